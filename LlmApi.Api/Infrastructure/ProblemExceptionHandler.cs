@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Diagnostics;
+using StackExchange.Redis;
+
+namespace LlmApi.Api.Infrastructure;
+
+/// <summary>
+/// The one place where exceptions become RFC 9457 problem+json. Handlers do not catch: bad input surfaces here as
+/// <see cref="BadHttpRequestException"/> (400, 413, 415), Redis outages as 503, everything else as a 500 without details.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), DetailFor(bad)),
+            RedisConnectionException or RedisTimeoutException =>
+                (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
+            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
+                (StatusCodes.Status499ClientClosedRequest, "Client closed request", null),
+            _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),
+        };
+
+        if (status >= 500)
+        {
+            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = status;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    private static string TitleFor(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "Request body too large",
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+        _ => "Bad request",
+    };
+
+    // The framework's messages for malformed JSON name the failing position, which helps the client and leaks nothing.
+    private static string DetailFor(BadHttpRequestException bad) =>
+        bad.InnerException is System.Text.Json.JsonException json ? $"The request body is not valid JSON: {json.Message}" : bad.Message;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request {Method} {Path} failed")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every service of the solution shares: telemetry, health checks and the endpoints
+/// that orchestrators (Aspire, Kubernetes, Prometheus) call.
+/// </summary>
+public static class ServiceDefaultsExtensions
+{
+    public const string HealthEndpointPath = "/health";
+    public const string AlivenessEndpointPath = "/alive";
+    public const string MetricsEndpointPath = "/metrics";
+
+    /// <summary>Tag of the checks that only say the process is running (used by <c>/alive</c>).</summary>
+    public const string LiveTag = "live";
+
+    /// <summary>Names of the meters the services publish besides the framework's own.</summary>
+    public const string ApplicationMeterPrefix = "LlmApi.";
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureLogging();
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
+        return builder;
+    }
+
+    /// <summary>
+    /// JSON console logs outside Development so that log collectors get the scopes
+    /// (tenant, user, trace) as fields; readable single-line text in Development.
+    /// </summary>
+    private static void ConfigureLogging<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.ClearProviders();
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+        else
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+    }
+
+    private static void ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(ApplicationMeterPrefix + "*")
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource(ApplicationMeterPrefix + "*")
+                // Probes and scrapes arrive every few seconds from every orchestrator; tracing them buries real traffic.
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsInfrastructurePath(context.Request.Path))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+    }
+
+    private static void AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+    }
+
+    private static bool IsInfrastructurePath(PathString path) =>
+        path.StartsWithSegments(HealthEndpointPath) ||
+        path.StartsWithSegments(AlivenessEndpointPath) ||
+        path.StartsWithSegments(MetricsEndpointPath);
+
+    /// <summary>
+    /// Maps <c>/health</c> (readiness: every check, Redis included), <c>/alive</c> (liveness: the process only)
+    /// and <c>/metrics</c> (Prometheus) in every environment: Kubernetes probes and scrapers need them in production.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = WriteHealthReportAsync });
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        {
+            Predicate = r => r.Tags.Contains(LiveTag),
+            ResponseWriter = WriteHealthReportAsync,
+        });
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
+
+        return app;
+    }
+
+    private static readonly JsonSerializerOptions HealthJsonOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// Writes <c>{status, checks:{name:{status, description, durationMs}}}</c> so that a 503 names the failing check.
+    /// Exception details are left out: they can carry connection strings.
+    /// </summary>
+    private static Task WriteHealthReportAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            totalDurationMs = Math.Round(report.TotalDuration.TotalMilliseconds, 1),
+            checks = report.Entries.ToDictionary(
+                e => e.Key,
+                e => new
+                {
+                    status = e.Value.Status.ToString(),
+                    description = e.Value.Description ?? e.Value.Exception?.GetType().Name,
+                    durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+                }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, HealthJsonOptions), context.RequestAborted);
+    }
+}

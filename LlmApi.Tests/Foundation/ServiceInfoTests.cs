@@ -1,0 +1,45 @@
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Foundation;
+
+[Collection(SharedApi.Name)]
+public sealed class ServiceInfoTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task Root_names_the_service_its_version_and_its_endpoints()
+    {
+        using var client = fixture.CreateClient();
+
+        var info = await client.GetFromJsonAsync<JsonElement>("/");
+
+        Assert.Equal("LLM API Layer", info.GetProperty("name").GetString());
+        Assert.False(string.IsNullOrEmpty(info.GetProperty("version").GetString()));
+        var endpoints = info.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("GET /", endpoints);
+        Assert.Contains(endpoints, e => e!.EndsWith(" /health", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Health_is_ok_and_names_the_redis_check_when_redis_answers()
+    {
+        using var client = fixture.CreateClient();
+
+        using var response = await client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Metrics_are_exposed_for_prometheus()
+    {
+        using var client = fixture.CreateClient();
+        (await client.GetAsync("/")).Dispose();
+
+        var metrics = await client.GetStringAsync("/metrics");
+
+        Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,78 @@
+extern alias AppHost;
+
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>
+/// The real AppHost, started once for its collection with Redis as an executable (no container runtime needed)
+/// and its data in a temporary folder, waited on until every API replica reports healthy.
+/// </summary>
+public sealed class AppHostFixture : IAsyncLifetime
+{
+    public const int ExpectedApiReplicas = 3;
+
+    private string _redisDirectory = null!;
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public TimeSpan StartToHealthy { get; private set; }
+
+    public HttpClient CreateApiClient() => App.CreateHttpClient("api", "http");
+
+    public async Task InitializeAsync()
+    {
+        _redisDirectory = Directory.CreateTempSubdirectory("llmapi-apphost-redis-").FullName;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<AppHost::Projects.LlmApi_AppHost>(
+            ["Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}"], timeout.Token);
+        App = await builder.BuildAsync(timeout.Token);
+        await App.StartAsync(timeout.Token);
+        await WaitForHealthyReplicasAsync("api", ExpectedApiReplicas, timeout.Token);
+        StartToHealthy = started.Elapsed;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await App.DisposeAsync();
+        Directory.Delete(_redisDirectory, recursive: true);
+    }
+
+    /// <summary>Waits until <paramref name="count"/> distinct replicas of a resource are healthy at once.</summary>
+    public async Task WaitForHealthyReplicasAsync(string resourceName, int count, CancellationToken cancellationToken)
+    {
+        var healthy = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var change in App.ResourceNotifications.WatchAsync(cancellationToken))
+        {
+            if (change.Resource.Name != resourceName)
+            {
+                continue;
+            }
+
+            if (change.Snapshot.HealthStatus == HealthStatus.Healthy && change.Snapshot.State?.Text == KnownResourceStates.Running)
+            {
+                healthy.Add(change.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(change.ResourceId);
+            }
+
+            if (healthy.Count >= count)
+            {
+                return;
+            }
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SharedAppHost : ICollectionFixture<AppHostFixture>
+{
+    public const string Name = "AppHost";
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using StackExchange.Redis;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>
+/// A private <c>redis-server</c> on a free loopback port, with its data in a temporary folder, for one test
+/// collection. Real Redis, so races and transactions behave as in production.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private RedisServer(Process process, string directory, int port, ConnectionMultiplexer connection)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+        Connection = connection;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port},allowAdmin=true";
+
+    /// <summary>A connection of the test itself, for looking at what the API wrote.</summary>
+    public ConnectionMultiplexer Connection { get; }
+
+    public IDatabase Database => Connection.GetDatabase();
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var executable = FindRedisServer() ?? throw new InvalidOperationException(
+            "redis-server is not on PATH. Install it (apt-get install -y redis-server) to run the integration tests.");
+
+        // Another process may take the port between probing and binding; a few attempts make that harmless.
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreeTcpPort();
+            var directory = Directory.CreateTempSubdirectory("llmapi-test-redis-").FullName;
+            var process = Process.Start(new ProcessStartInfo(executable)
+            {
+                ArgumentList =
+                {
+                    "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--bind", "127.0.0.1",
+                    "--dir", directory,
+                    "--save", "",
+                    "--appendonly", "no",
+                    "--maxmemory-policy", "noeviction",
+                },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            })!;
+            process.OutputDataReceived += static (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            var connection = await TryConnectAsync(port, process);
+            if (connection is not null)
+            {
+                return new RedisServer(process, directory, port, connection);
+            }
+
+            process.Kill();
+            await process.WaitForExitAsync();
+            process.Dispose();
+            Directory.Delete(directory, recursive: true);
+            if (attempt == 5)
+            {
+                throw new InvalidOperationException($"redis-server did not start after {attempt} attempts.");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static async Task<ConnectionMultiplexer?> TryConnectAsync(int port, Process process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            try
+            {
+                return await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true,connectTimeout=500");
+            }
+            catch (RedisConnectionException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        return null;
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? FindRedisServer() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "redis-server"))
+            .FirstOrDefault(File.Exists);
+}
