@@ -1,5 +1,9 @@
+using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Platform;
 using LlmApi.Api.Root;
+using LlmApi.Api.Tenants;
+using LlmApi.Api.Users;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -10,11 +14,16 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseMiddleware<LogScopeMiddleware>();
+app.UseAuthorization();
 
 app.MapDefaultEndpoints();
+app.MapApiDocumentation();
 app.MapRootApi();
+app.MapAuthApi();
+app.MapUsersApi();
+app.MapTenantApi();
+app.MapOperatorApi();
 
 app.Run();
-
-/// <summary>Entry point, public so that integration tests can host the API in-process.</summary>
-public partial class Program;

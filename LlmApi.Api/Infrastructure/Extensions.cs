@@ -1,3 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Platform;
+using LlmApi.Api.Tenants;
+using LlmApi.Api.Users;
+using Microsoft.AspNetCore.Http.Json;
 using StackExchange.Redis;
 
 namespace LlmApi.Api.Infrastructure;
@@ -7,10 +14,24 @@ internal static class Extensions
     /// <summary>The connection name of Redis, as the AppHost names the resource.</summary>
     public const string CacheConnectionName = "cache";
 
+    /// <summary>Largest request body accepted; larger ones get 413.</summary>
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsConventions.Apply);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.AddValidation();
+        // Binding failures (malformed JSON, wrong content type) throw, so they reach the one exception handler and
+        // leave as problem+json with a useful detail instead of an empty 400/415.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        });
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
+            o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.AddSingleton(TimeProvider.System);
 
         builder.AddRedisClient(CacheConnectionName, configureOptions: options =>
         {
@@ -20,5 +41,18 @@ internal static class Extensions
             // timeout: a caller gets a quick answer, and /health turns 503 within a second.
             options.BacklogPolicy = BacklogPolicy.FailFast;
         });
+
+        builder.AddJwtAuthentication();
+        builder.Services.AddOptions<OperatorOptions>()
+            .BindConfiguration(OperatorOptions.Section)
+            .Validate(o => string.IsNullOrEmpty(o.Key) || o.Key.Length >= OperatorOptions.MinimumKeyLength,
+                $"Operator:Key must be empty (operator routes off) or at least {OperatorOptions.MinimumKeyLength} characters.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<TenantStore>();
+        builder.Services.AddSingleton<UserStore>();
+        builder.Services.AddSingleton<SessionStore>();
+
+        builder.AddOpenApiDocument();
     }
 }

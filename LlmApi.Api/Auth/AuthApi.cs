@@ -1,0 +1,155 @@
+using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Tenants;
+using LlmApi.Api.Users;
+using Microsoft.Net.Http.Headers;
+
+namespace LlmApi.Api.Auth;
+
+internal static partial class AuthApi
+{
+    private const string InvalidCredentials = "The email or password is incorrect.";
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var auth = app.MapGroup("/api/auth").WithTags("Auth");
+
+        auth.MapPost("/register", RegisterAsync).AllowAnonymous();
+        auth.MapPost("/login", LoginAsync).AllowAnonymous();
+
+        var signedIn = auth.MapGroup(string.Empty).RequireAuthorization(AuthenticationSetup.UserPolicy);
+        signedIn.MapPost("/logout", LogoutAsync);
+        signedIn.MapPost("/logout-all", LogoutAllAsync);
+        signedIn.MapGet("/me", GetMe);
+        signedIn.MapPost("/password", ChangePasswordAsync);
+        signedIn.MapGet("/sessions", ListSessionsAsync);
+        signedIn.MapDelete("/sessions/{sessionId:guid}", EndSessionAsync);
+        return app;
+    }
+
+    /// <summary>Creates a tenant and its first user, an admin, and signs that admin in.</summary>
+    internal static async Task<Results<Created<RegisterResponse>, ProblemHttpResult>> RegisterAsync(
+        RegisterRequest request, TenantStore tenants, PasswordHasher passwords, TokenService tokens,
+        TimeProvider clock, HttpContext http, ILogger<RegisterRequest> logger)
+    {
+        var now = clock.GetUtcNow();
+        var tenant = new Tenant(Guid.CreateVersion7(now), request.TenantName.Trim(), Normalization.Domain(request.Domain),
+            TenantStatus.Active, "{}", now, now);
+        var passwordHash = await passwords.HashAsync(request.Password, http.RequestAborted);
+        var admin = new User(Guid.CreateVersion7(now), tenant.TenantId, request.Username, Normalization.Email(request.Email),
+            UserRole.Admin, UserStatus.Active, passwordHash, now, now);
+        var sessionId = Guid.NewGuid();
+        var token = tokens.Issue(tenant.TenantId, admin.UserId, User.RoleValue(admin.Role), sessionId);
+        var session = Session.Start(tenant.TenantId, admin.UserId, sessionId, token, now, http.Request.Headers.UserAgent);
+
+        if (!await tenants.RegisterAsync(tenant, admin, session))
+        {
+            return Problems.Conflict($"The domain {tenant.Domain} is already registered.");
+        }
+
+        LogRegistered(logger, tenant.TenantId, admin.UserId);
+        return TypedResults.Created("/api/tenant",
+            new RegisterResponse("Tenant registered", tenant.ToSummary(), admin.ToResponse(), token.Token, sessionId));
+    }
+
+    /// <summary>
+    /// Signs in within one tenant. Unknown tenant, unknown email and wrong password give the same 401 after the same
+    /// bcrypt work, so neither the body nor the timing tells which one it was. Account status is revealed (403) only
+    /// to a caller who knows the password.
+    /// </summary>
+    internal static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
+        LoginRequest request, TenantStore tenants, UserStore users, SessionStore sessions, PasswordHasher passwords,
+        TokenService tokens, TimeProvider clock, HttpContext http, ILogger<LoginRequest> logger)
+    {
+        var tenant = request.TenantId is { } tenantId
+            ? await tenants.GetAsync(tenantId)
+            : await tenants.FindByDomainAsync(Normalization.Domain(request.Domain!));
+        var user = tenant is null ? null : await users.FindByEmailAsync(tenant.TenantId, Normalization.Email(request.Email));
+
+        if (!await passwords.VerifyAsync(request.Password, user?.PasswordHash, http.RequestAborted) || user is null || tenant is null)
+        {
+            LogLoginFailed(logger, tenant?.TenantId);
+            return Problems.Unauthorized(InvalidCredentials);
+        }
+
+        if (user.Status != UserStatus.Active || tenant.Status != TenantStatus.Active)
+        {
+            LogLoginRefused(logger, tenant.TenantId, user.UserId);
+            return Problems.Forbidden(user.Status != UserStatus.Active ? "This user is inactive." : $"This tenant is {Tenant.StatusValue(tenant.Status)}.");
+        }
+
+        var now = clock.GetUtcNow();
+        var sessionId = Guid.NewGuid();
+        var token = tokens.Issue(tenant.TenantId, user.UserId, User.RoleValue(user.Role), sessionId);
+        await sessions.CreateAsync(Session.Start(tenant.TenantId, user.UserId, sessionId, token, now, http.Request.Headers[HeaderNames.UserAgent]));
+
+        LogLoggedIn(logger, tenant.TenantId, user.UserId);
+        return TypedResults.Ok(new LoginResponse("Login successful", token.Token, user.ToResponse(), tenant.ToSummary(), sessionId));
+    }
+
+    internal static async Task<Ok<MessageResponse>> LogoutAsync(Caller caller, SessionStore sessions, ILogger<Caller> logger)
+    {
+        await sessions.EndAsync(caller.TenantId, caller.UserId, caller.SessionId);
+        LogLoggedOut(logger);
+        return TypedResults.Ok(new MessageResponse("Logout successful"));
+    }
+
+    internal static async Task<Ok<EndedSessionsResponse>> LogoutAllAsync(Caller caller, SessionStore sessions)
+    {
+        var ended = await sessions.EndAllAsync(caller.TenantId, caller.UserId);
+        return TypedResults.Ok(new EndedSessionsResponse("All sessions ended", ended));
+    }
+
+    internal static Ok<MeResponse> GetMe(Caller caller) =>
+        TypedResults.Ok(new MeResponse(caller.User.ToResponse(), caller.Tenant.ToResponse()));
+
+    /// <summary>Changes the caller's password and ends every other session of theirs.</summary>
+    internal static async Task<Results<Ok<EndedSessionsResponse>, ProblemHttpResult>> ChangePasswordAsync(
+        ChangePasswordRequest request, Caller caller, SessionStore sessions, PasswordHasher passwords, TimeProvider clock,
+        HttpContext http, ILogger<Caller> logger)
+    {
+        if (!await passwords.VerifyAsync(request.CurrentPassword, caller.User.PasswordHash, http.RequestAborted))
+        {
+            return Problems.Forbidden("The current password is incorrect.");
+        }
+
+        var hash = await passwords.HashAsync(request.NewPassword, http.RequestAborted);
+        if (await sessions.ChangePasswordAsync(caller.TenantId, caller.UserId, caller.SessionId, hash, clock.GetUtcNow()) is not { } ended)
+        {
+            return Problems.NotFound("The user");
+        }
+
+        LogPasswordChanged(logger);
+        return TypedResults.Ok(new EndedSessionsResponse("Password changed; other sessions ended", ended));
+    }
+
+    internal static async Task<Ok<SessionsResponse>> ListSessionsAsync(Caller caller, SessionStore sessions)
+    {
+        var list = (await sessions.ListAsync(caller.TenantId, caller.UserId))
+            .Select(s => new SessionResponse(s.SessionId, s.CreatedAt, s.ExpiresAt, s.UserAgent, s.SessionId == caller.SessionId))
+            .ToList();
+        return TypedResults.Ok(new SessionsResponse(list, list.Count));
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(Guid sessionId, Caller caller, SessionStore sessions) =>
+        await sessions.EndAsync(caller.TenantId, caller.UserId, sessionId)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("The session");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId} registered with admin {UserId}")]
+    private static partial void LogRegistered(ILogger logger, Guid tenantId, Guid userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Login successful for user {UserId} of tenant {TenantId}")]
+    private static partial void LogLoggedIn(ILogger logger, Guid tenantId, Guid userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Login failed: invalid credentials (tenant {TenantId})")]
+    private static partial void LogLoginFailed(ILogger logger, Guid? tenantId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Login refused: user {UserId} or tenant {TenantId} is not active")]
+    private static partial void LogLoginRefused(ILogger logger, Guid tenantId, Guid userId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Logout")]
+    private static partial void LogLoggedOut(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Password changed; other sessions ended")]
+    private static partial void LogPasswordChanged(ILogger logger);
+}

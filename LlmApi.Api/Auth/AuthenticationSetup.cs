@@ -1,0 +1,100 @@
+using LlmApi.Api.Users;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LlmApi.Api.Auth;
+
+internal static class AuthenticationSetup
+{
+    public const string AdminPolicy = "admin";
+    public const string UserPolicy = "user";
+
+    public static void AddJwtAuthentication(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JwtOptions>()
+            .BindConfiguration(JwtOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
+        builder.Services.AddOptions<PasswordOptions>()
+            .BindConfiguration(PasswordOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddSingleton<PasswordHasher>();
+        builder.Services.AddSingleton<AccessValidator>();
+        builder.Services.AddScoped<Caller>();
+
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<JwtOptions>>((bearer, jwtOptions) =>
+            {
+                var jwt = jwtOptions.Value;
+                bearer.MapInboundClaims = false;
+                bearer.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = jwt.Issuer,
+                    ValidAudience = jwt.Audience,
+                    IssuerSigningKey = new SymmetricSecurityKey(jwt.SigningKeyBytes),
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    ValidateIssuer = true,
+                    ValidateAudience = true,
+                    ValidateLifetime = true,
+                    ValidateIssuerSigningKey = true,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    ClockSkew = jwt.ClockSkew,
+                    NameClaimType = ApiClaims.Subject,
+                    RoleClaimType = ApiClaims.Role,
+                };
+                bearer.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = async context =>
+                    {
+                        var services = context.HttpContext.RequestServices;
+                        var failure = await services.GetRequiredService<AccessValidator>()
+                            .ValidateAsync(context.Principal!, services.GetRequiredService<Caller>());
+                        if (failure is not null)
+                        {
+                            context.Fail(failure);
+                        }
+                    },
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        var detail = context.AuthenticateFailure switch
+                        {
+                            null => "A bearer token is required.",
+                            SecurityTokenExpiredException => "The token has expired.",
+                            SecurityTokenException => "The token is invalid.",
+                            { } failure => failure.Message,
+                        };
+                        await WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
+                    },
+                    OnForbidden = context =>
+                        WriteProblemAsync(context.HttpContext, StatusCodes.Status403Forbidden, "Forbidden", "This requires the admin role."),
+                };
+            });
+
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(User.RoleValue(UserRole.Admin)))
+            .AddPolicy(UserPolicy, policy => policy.RequireAuthenticatedUser());
+    }
+
+    private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+}

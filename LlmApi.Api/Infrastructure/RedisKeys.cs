@@ -1,0 +1,45 @@
+using StackExchange.Redis;
+
+namespace LlmApi.Api.Infrastructure;
+
+/// <summary>
+/// The seed's Redis key table, and the only place key names are spelled. The braces are literal: Redis Cluster hashes
+/// only what stands inside the first <c>{...}</c>, so every key of one tenant lands in that tenant's hash slot.
+/// </summary>
+internal static class RedisKeys
+{
+    /// <summary>Hash: the tenant (name, domain, status, settings, limits).</summary>
+    public static RedisKey Tenant(Guid tenantId) => $"tenant:{{{tenantId:D}}}";
+
+    /// <summary>String: the id of the tenant that owns a (normalized) domain. Claimed with SET NX.</summary>
+    public static RedisKey TenantDomain(string domain) => $"tenant:domain:{{{domain}}}";
+
+    /// <summary>Sorted set (all scores 0, so ordered by id, and ids are time-ordered UUIDv7): every tenant, for the operator.</summary>
+    public static RedisKey AllTenants => "tenants";
+
+    /// <summary>Hash: one user, password hash included.</summary>
+    public static RedisKey User(Guid tenantId, Guid userId) => $"tenant:{{{tenantId:D}}}:user:{{{userId:D}}}";
+
+    /// <summary>String: the id of the user with a (normalized) email in a tenant. Claimed with SET NX.</summary>
+    public static RedisKey UserEmail(Guid tenantId, string email) => $"tenant:{{{tenantId:D}}}:user:email:{{{email}}}";
+
+    /// <summary>Sorted set (scores 0, ordered by time-ordered id): the users of a tenant, paged by id.</summary>
+    public static RedisKey TenantUsers(Guid tenantId) => $"tenant:{{{tenantId:D}}}:users";
+
+    /// <summary>Set: the active admins of a tenant, so the last one can be protected atomically.</summary>
+    public static RedisKey TenantAdmins(Guid tenantId) => $"tenant:{{{tenantId:D}}}:admins";
+
+    /// <summary>Set: the session ids of a user, so they can all be ended at once.</summary>
+    public static RedisKey UserSessions(Guid tenantId, Guid userId) => $"tenant:{{{tenantId:D}}}:user:{{{userId:D}}}:sessions";
+
+    /// <summary>String with a TTL equal to the token's remaining lifetime: a revoked token id.</summary>
+    public static RedisKey RevokedToken(string jti) => $"{RevokedTokenPrefix}{{{jti}}}";
+
+    /// <summary>Hash with the token's TTL: one login session.</summary>
+    public static RedisKey Session(Guid sessionId) => $"{SessionPrefix}{{{sessionId:D}}}";
+
+    /// <summary>Prefixes for Lua scripts that end sessions they discover while running.</summary>
+    public const string SessionPrefix = "session:";
+
+    public const string RevokedTokenPrefix = "token:blacklist:";
+}

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Tenants;
+
+namespace LlmApi.Api.Platform;
+
+// Request contracts are public: the minimal-API validation generator (AddValidation) only sees public types.
+public sealed record UpdateTenantStatusRequest([property: Required] TenantStatus? Status);
+
+internal sealed record TenantListResponse(IReadOnlyList<TenantResponse> Tenants, int Count, long Total, string? NextCursor);
+
+/// <summary>The platform operator's view of all tenants. Suspending a tenant locks out all its users and tokens at once.</summary>
+internal static partial class OperatorApi
+{
+    public static IEndpointRouteBuilder MapOperatorApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/api/admin/tenants").WithTags("Operator")
+            .AllowAnonymous()
+            .AddEndpointFilter<OperatorKeyFilter>();
+        admin.MapGet("/", ListAsync);
+        admin.MapPatch("/{tenantId:guid}", UpdateAsync);
+        return app;
+    }
+
+    internal static async Task<Results<Ok<TenantListResponse>, ValidationProblem>> ListAsync(TenantStore tenants, int? limit, string? cursor)
+    {
+        if (Paging.TryRead(limit, cursor, out var pageSize, out var after) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (page, next, total) = await tenants.ListAsync(after, pageSize);
+        return TypedResults.Ok(new TenantListResponse(page.Select(t => t.ToResponse()).ToList(), page.Count, total, next));
+    }
+
+    internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> UpdateAsync(
+        Guid tenantId, UpdateTenantStatusRequest request, TenantStore tenants, TimeProvider clock, ILogger<TenantStore> logger)
+    {
+        var status = new StackExchange.Redis.HashEntry(Tenant.Fields.Status, Tenant.StatusValue(request.Status!.Value));
+        var tenant = await tenants.UpdateAsync(tenantId, clock.GetUtcNow(), status) ? await tenants.GetAsync(tenantId) : null;
+        if (tenant is null)
+        {
+            return Problems.NotFound("The tenant");
+        }
+
+        LogStatusChanged(logger, tenantId, Tenant.StatusValue(tenant.Status));
+        return TypedResults.Ok(tenant.ToResponse());
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operator set tenant {TenantId} to {Status}")]
+    private static partial void LogStatusChanged(ILogger logger, Guid tenantId, string status);
+}

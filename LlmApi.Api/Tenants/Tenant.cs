@@ -1,0 +1,79 @@
+using System.Text.Json;
+using LlmApi.Api.Infrastructure;
+using StackExchange.Redis;
+
+namespace LlmApi.Api.Tenants;
+
+public enum TenantStatus
+{
+    Active,
+    Inactive,
+    Suspended,
+}
+
+/// <summary>A tenant as stored in <c>tenant:{tenantId}</c>.</summary>
+internal sealed record Tenant(
+    Guid TenantId,
+    string Name,
+    string Domain,
+    TenantStatus Status,
+    string SettingsJson,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static class Fields
+    {
+        public const string Id = "id";
+        public const string Name = "name";
+        public const string Domain = "domain";
+        public const string Status = "status";
+        public const string Settings = "settings";
+        public const string CreatedAt = "createdAt";
+        public const string UpdatedAt = "updatedAt";
+    }
+
+    public HashEntry[] ToHashEntries() =>
+    [
+        new(Fields.Id, TenantId.ToString("D")),
+        new(Fields.Name, Name),
+        new(Fields.Domain, Domain),
+        new(Fields.Status, StatusValue(Status)),
+        new(Fields.Settings, SettingsJson),
+        new(Fields.CreatedAt, RedisHashes.Format(CreatedAt)),
+        new(Fields.UpdatedAt, RedisHashes.Format(UpdatedAt)),
+    ];
+
+    public static Tenant? FromHash(HashEntry[] entries)
+    {
+        if (entries.Length == 0)
+        {
+            return null;
+        }
+
+        var f = RedisHashes.ToDictionary(entries);
+        return new Tenant(
+            Guid.Parse(f.Get(Fields.Id)),
+            f.Get(Fields.Name),
+            f.Get(Fields.Domain),
+            Enum.Parse<TenantStatus>(f.Get(Fields.Status), ignoreCase: true),
+            f.GetValueOrDefault(Fields.Settings) ?? "{}",
+            RedisHashes.ParseTime(f.Get(Fields.CreatedAt)),
+            RedisHashes.ParseTime(f.Get(Fields.UpdatedAt)));
+    }
+
+    public static string StatusValue(TenantStatus status) => status.ToString().ToLowerInvariant();
+
+    public TenantSummary ToSummary() => new(TenantId, Name, Domain);
+
+    public TenantResponse ToResponse()
+    {
+        using var settings = JsonDocument.Parse(SettingsJson);
+        return new(TenantId, Name, Domain, Status, settings.RootElement.Clone(), CreatedAt, UpdatedAt);
+    }
+}
+
+/// <summary>The tenant fields the original API returned on register and login.</summary>
+internal sealed record TenantSummary(Guid TenantId, string Name, string Domain);
+
+internal sealed record TenantResponse(
+    Guid TenantId, string Name, string Domain, TenantStatus Status, JsonElement Settings, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

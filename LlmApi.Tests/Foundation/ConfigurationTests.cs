@@ -1,0 +1,35 @@
+using LlmApi.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace LlmApi.Tests.Foundation;
+
+[Collection(SharedApi.Name)]
+public sealed class ConfigurationTests(ApiFixture fixture)
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("only-31-bytes-long-signing-key!")]
+    public async Task The_api_refuses_to_start_with_a_signing_key_under_32_bytes_and_names_the_setting(string key)
+    {
+        var settings = new Dictionary<string, string?>(fixture.Settings) { ["Jwt:SigningKey"] = key };
+        await using var api = new ApiFactory(settings);
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(api.StartServer);
+
+        Assert.Contains("Jwt:SigningKey", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenApi_describes_the_routes_and_the_bearer_scheme_and_the_docs_ui_is_served()
+    {
+        using var client = fixture.CreateClient();
+
+        var document = await client.GetStringAsync("/openapi/v1.json");
+        Assert.Contains("/api/auth/login", document, StringComparison.Ordinal);
+        Assert.Contains("\"bearer\"", document, StringComparison.Ordinal);
+
+        using var docs = await client.GetAsync("/api-docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode); // redirected to the Scalar UI
+        Assert.StartsWith("/scalar", docs.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,36 @@
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Foundation;
+
+[Collection(SharedApi.Name)]
+public sealed class SecretsInLogsTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task Passwords_hashes_and_tokens_never_reach_the_logs_while_tenant_and_user_scopes_do()
+    {
+        using var client = fixture.CreateClient();
+        const string password = "very secret passphrase";
+        const string newPassword = "another secret phrase";
+        var account = await client.RegisterAsync(password: password);
+        var token = await client.LoginTokenAsync(account.Email, password, account.Domain);
+        (await client.LoginAsync(account.Email, "a wrong guess here", account.Domain)).Dispose();
+        (await client.SendAsync(HttpMethod.Post, "/api/auth/password", token, new { currentPassword = password, newPassword })).Dispose();
+        (await client.SendAsync(HttpMethod.Get, "/api/auth/me", account.Token)).Dispose(); // now revoked: logs a failure
+        (await client.SendAsync(HttpMethod.Post, "/api/auth/logout", token)).Dispose();
+        var storedHash = (string?)await fixture.Redis.Database.HashGetAsync($"tenant:{{{account.TenantId}}}:user:{{{account.UserId}}}", "passwordHash");
+
+        var logs = fixture.Api.Logs.Lines.ToList();
+
+        Assert.NotEmpty(logs);
+        Assert.NotNull(storedHash);
+        foreach (var secret in new[] { password, newPassword, "a wrong guess here", account.Token, token, storedHash!, fixture.JwtSigningKey, fixture.OperatorKey })
+        {
+            Assert.DoesNotContain(logs, line => line.Contains(secret, StringComparison.Ordinal));
+        }
+
+        Assert.DoesNotContain(logs, line => line.Contains("$2a$", StringComparison.Ordinal) || line.Contains("$2b$", StringComparison.Ordinal));
+        Assert.Contains(logs, line => line.Contains("Logout", StringComparison.Ordinal)
+            && line.Contains($"TenantId:{account.TenantId}", StringComparison.Ordinal)
+            && line.Contains($"UserId:{account.UserId}", StringComparison.Ordinal));
+    }
+}
