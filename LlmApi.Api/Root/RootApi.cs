@@ -12,8 +12,16 @@ internal static class RootApi
         return app;
     }
 
-    /// <summary>Name, version and the route table, read from the endpoints themselves so the list cannot go stale.</summary>
-    internal static Ok<ServiceInfo> GetServiceInfo(EndpointDataSource endpoints)
+    private static ServiceInfo? _cachedInfo;
+
+    /// <summary>
+    /// Name, version and the route table, read from the endpoints themselves so the list cannot go stale. The route
+    /// table is fixed once the app runs, so the answer is built once.
+    /// </summary>
+    internal static Ok<ServiceInfo> GetServiceInfo(EndpointDataSource endpoints) =>
+        TypedResults.Ok(_cachedInfo ??= BuildServiceInfo(endpoints));
+
+    private static ServiceInfo BuildServiceInfo(EndpointDataSource endpoints)
     {
         var routes = endpoints.Endpoints
             .OfType<RouteEndpoint>()
@@ -23,7 +31,7 @@ internal static class RootApi
             .Order(StringComparer.Ordinal)
             .ToArray();
 
-        return TypedResults.Ok(new ServiceInfo(ServiceName, Version, "running", routes));
+        return new ServiceInfo(ServiceName, Version, "running", routes);
     }
 
     private static readonly string Version =
