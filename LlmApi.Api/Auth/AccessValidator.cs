@@ -8,11 +8,18 @@ namespace LlmApi.Api.Auth;
 
 /// <summary>
 /// Decides, for a token whose signature, issuer, audience and lifetime already passed, whether it still grants
-/// access: its session exists, its id is not revoked, its user exists and is active, its tenant is active. The four
-/// reads travel in one pipelined batch, one Redis round trip per request (the original made three sequential ones),
-/// and they fetch the user and tenant whole so handlers need not read them again. State lives in Redis only, so a
-/// logout or suspension on one replica holds on every replica at once.
+/// access: its session is live, its user exists and is active, its tenant is active. Three reads pipelined in one
+/// batch make one Redis round trip per request (the original made three sequential ones); all three keys lie in the
+/// tenant's hash slot, so on Redis Cluster they go to one node. They return the user and tenant whole, so handlers
+/// need not read them again. (A Lua script doing the same was measured slower on the client side.) State lives in Redis only,
+/// so a logout or suspension on one replica holds on every replica at once.
 /// </summary>
+/// <remarks>
+/// A session is live while its id is in the user's session set. Every path that ends a session (logout, logout-all,
+/// password change, user deletion) removes it from that set in the same script that deletes <c>session:{id}</c>
+/// and writes <c>token:blacklist:{jti}</c>, so the set answers for both. A session that merely expires leaves its
+/// id behind, but its token expires at the same moment and fails validation before this check.
+/// </remarks>
 internal sealed class AccessValidator(IConnectionMultiplexer redis)
 {
     public async Task<string?> ValidateAsync(ClaimsPrincipal principal, Caller caller)
@@ -28,12 +35,11 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis)
         var batch = redis.GetDatabase().CreateBatch();
         var tenantRead = batch.HashGetAllAsync(RedisKeys.Tenant(tenantId));
         var userRead = batch.HashGetAllAsync(RedisKeys.User(tenantId, userId));
-        var sessionRead = batch.KeyExistsAsync(RedisKeys.Session(sessionId));
-        var revokedRead = batch.KeyExistsAsync(RedisKeys.RevokedToken(tokenId));
+        var sessionLive = batch.SetContainsAsync(RedisKeys.UserSessions(tenantId, userId), sessionId.ToString("D"));
         batch.Execute();
-        await Task.WhenAll(tenantRead, userRead, sessionRead, revokedRead);
+        await Task.WhenAll(tenantRead, userRead, sessionLive);
 
-        if (await revokedRead || !await sessionRead)
+        if (!await sessionLive)
         {
             return "The session has ended; sign in again.";
         }

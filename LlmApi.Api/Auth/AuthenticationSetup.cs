@@ -27,12 +27,15 @@ internal static class AuthenticationSetup
         builder.Services.AddSingleton<AccessValidator>();
         builder.Services.AddScoped<Caller>();
 
+        builder.Services.AddSingleton<CachingTokenHandler>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<JwtOptions>>((bearer, jwtOptions) =>
+            .Configure<IOptions<JwtOptions>, CachingTokenHandler>((bearer, jwtOptions, tokenHandler) =>
             {
                 var jwt = jwtOptions.Value;
                 bearer.MapInboundClaims = false;
+                bearer.TokenHandlers.Clear();
+                bearer.TokenHandlers.Add(tokenHandler);
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = jwt.Issuer,

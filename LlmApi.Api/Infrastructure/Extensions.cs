@@ -41,6 +41,7 @@ internal static class Extensions
             // timeout: a caller gets a quick answer, and /health turns 503 within a second.
             options.BacklogPolicy = BacklogPolicy.FailFast;
         });
+        builder.Services.AddHostedService<RedisConnectionWarmup>();
 
         builder.AddJwtAuthentication();
         builder.Services.AddOptions<OperatorOptions>()

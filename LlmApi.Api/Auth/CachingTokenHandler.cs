@@ -1,0 +1,50 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LlmApi.Api.Auth;
+
+/// <summary>
+/// Remembers tokens that passed signature, issuer, audience and lifetime validation until they expire, so a client
+/// reusing its token is not re-verified on every request (parsing and HMAC were half the cost of an authenticated
+/// request). That part of validation is a pure function of the token and the key, so remembering it changes no
+/// answer; revocation is not part of it and is still checked in Redis on every request. Only valid tokens are
+/// remembered, each entry ends at the token's own expiry, and the cache is bounded.
+/// </summary>
+internal sealed class CachingTokenHandler(TimeProvider clock) : JsonWebTokenHandler, IDisposable
+{
+    /// <summary>Live tokens remembered per replica; beyond that, the least recently used are re-validated.</summary>
+    public const int Capacity = 50_000;
+
+    private readonly MemoryCache _validated = new(new MemoryCacheOptions { SizeLimit = Capacity, CompactionPercentage = 0.2 });
+
+    public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
+    {
+        if (_validated.TryGetValue(token, out Validated? hit) && hit!.Expires > clock.GetUtcNow())
+        {
+            // Each request gets its own identity: the access check replaces the role claim on it.
+            return new TokenValidationResult
+            {
+                IsValid = true,
+                ClaimsIdentity = hit.Identity.Clone(),
+                SecurityToken = hit.Token,
+                Issuer = hit.Token.Issuer,
+            };
+        }
+
+        var result = await base.ValidateTokenAsync(token, validationParameters);
+        if (result.IsValid && result.SecurityToken is JsonWebToken jwt && result.ClaimsIdentity is { } identity)
+        {
+            var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
+            _validated.Set(token, new Validated(identity.Clone(), jwt, expires),
+                new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = expires });
+        }
+
+        return result;
+    }
+
+    public void Dispose() => _validated.Dispose();
+
+    private sealed record Validated(ClaimsIdentity Identity, JsonWebToken Token, DateTimeOffset Expires);
+}
