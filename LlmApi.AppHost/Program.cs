@@ -1,5 +1,7 @@
-using LlmApi.AppHost.Cache;
+using Microsoft.Extensions.Configuration;
 using LlmApi.AppHost;
+using LlmApi.AppHost.Cache;
+using LlmApi.AppHost.Kubernetes;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -10,24 +12,66 @@ if (cacheError is not null)
     return 1;
 }
 
+#pragma warning disable ASPIREPROBES001 // Probes are experimental; they are the only way a publisher can read probes back.
+
+// Redis: the system of record for tenants, users and sessions. Kubernetes: a StatefulSet with a 5 Gi volume. Its
+// memory limit leaves room above maxmemory (512mb) for the append-only file rewrite, so Redis is not OOM-killed.
 var cache = builder.AddCache("cache", cacheMode, redisServerPath);
+if (cache.Resource is ContainerResource)
+{
+    var redisPing = new[] { "sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG" };
+    builder.CreateResourceBuilder((ContainerResource)cache.Resource)
+        .WithPersistentStorage("5Gi", "/data")
+        .WithComputeResources(cpuRequest: "200m", memoryRequest: "256Mi", cpuLimit: "1000m", memoryLimit: "768Mi")
+        .WithHardenedSecurityContext(runAsUser: 999, "/tmp")
+        .WithExecProbe(ProbeType.Liveness, redisPing, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 3)
+        .WithExecProbe(ProbeType.Readiness, redisPing, initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3);
+}
 
 // Secrets shared by every replica. Local runs generate them; deployments supply them (see README).
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
 var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true);
 
-#pragma warning disable ASPIREPROBES001 // Probes are experimental; they are the only way a publisher can read the probe paths back.
 // Probe timings are the seed's: liveness 30 s / 10 s / 3, readiness 10 s / 5 s / 3, startup 5 s x 30 (150 s to start).
-builder.AddProject<Projects.LlmApi_Api>("api")
-    .WithReplicas(3)
+var api = builder.AddProject<Projects.LlmApi_Api>("api")
+    .WithReplicas(builder.Configuration.GetValue("Api:Replicas", 3))
     .WithCache(cache)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("Operator__Key", operatorKey)
     .WithHttpProbe(ProbeType.Liveness, "/alive", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
     .WithHttpProbe(ProbeType.Readiness, "/health", initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
     .WithAdditionalHttpProbe(ProbeType.Startup, "/alive", endpointName: "http", periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 30)
-    .WithExternalHttpEndpoints();
+    .WithExternalHttpEndpoints()
+    // Kubernetes policy, from the seed.
+    .WithDeploymentImage(builder.AddParameter("api-image", new ConstantParameterDefault("llmapi-api:latest")))
+    .WithIngress(builder.AddParameter("api-host", new ConstantParameterDefault("llm-api.example.com")))
+    .WithAutoscaling(min: 3, max: 10, cpu: 70, memory: 80)
+    .WithDisruptionBudget(minAvailable: 2)
+    .WithRollingUpdate(maxSurge: 1, maxUnavailable: 1)
+    .WithComputeResources(cpuRequest: "200m", memoryRequest: "256Mi", cpuLimit: "1000m", memoryLimit: "512Mi")
+    .WithHardenedSecurityContext(runAsUser: 1001, "/tmp")
+    .WithTopologySpread();
 #pragma warning restore ASPIREPROBES001
+
+if (builder.ExecutionContext.IsPublishMode)
+{
+    // Locally the AppHost points telemetry at its dashboard; a cluster sends it to its own collector.
+    api.WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
+        .WithEnvironment("OTEL_SERVICE_NAME", "api")
+        .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT",
+            builder.AddParameter("otlp-endpoint", new ConstantParameterDefault("http://otel-collector.observability:4317")));
+}
+
+builder.AddKubernetesPublishing("kubernetes", new KubernetesEnvironment
+{
+    Namespace = "llm-api-layer",
+    ApplicationName = "llm-api-layer",
+    SecretName = "llm-api-layer-secrets",
+    Quota = new NamespaceQuota(CpuRequests: "10", CpuLimits: "20", MemoryRequests: "10Gi", MemoryLimits: "20Gi", PersistentVolumeClaims: 5, LoadBalancers: 2),
+    ContainerLimits = new ContainerLimits(
+        MinCpu: "100m", MinMemory: "64Mi", MaxCpu: "2", MaxMemory: "2Gi",
+        DefaultCpuRequest: "100m", DefaultMemoryRequest: "128Mi", DefaultCpuLimit: "500m", DefaultMemoryLimit: "512Mi"),
+});
 
 builder.Build().Run();
 return 0;

@@ -49,13 +49,17 @@ internal static class CacheBuilderExtensions
         var annotation = new RedisConfigurationAnnotation(settings);
         return builder.WithAnnotation(annotation).WithArgs(context =>
         {
-            // In publish mode the deployment publisher renders the settings itself (as redis.conf).
-            if (context.ExecutionContext.IsRunMode)
+            // For a deployment, the Redis container starts as `sh -c "redis-server --requirepass $REDIS_PASSWORD"`
+            // (so the password comes from the environment, not the manifest): the settings join that command line.
+            if (context.ExecutionContext.IsPublishMode && context.Args is [.., string command] && command.StartsWith("redis-server", StringComparison.Ordinal))
             {
-                foreach (var argument in annotation.ToArguments())
-                {
-                    context.Args.Add(argument);
-                }
+                context.Args[^1] = command + " " + string.Join(' ', annotation.ToArguments());
+                return;
+            }
+
+            foreach (var argument in annotation.ToArguments())
+            {
+                context.Args.Add(argument);
             }
         });
     }

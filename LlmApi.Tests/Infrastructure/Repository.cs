@@ -1,0 +1,55 @@
+using System.Diagnostics;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>The repository the tests were built from, and commands run in it the way a user runs them.</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string ManifestsDirectory => Path.Combine(Root, "aspire-manifests");
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    /// <summary>Runs the AppHost's Kubernetes publish step into <paramref name="outputDirectory"/>, as the README says.</summary>
+    public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> PublishKubernetesAsync(string outputDirectory, params string[] extraArgs)
+    {
+        var started = Stopwatch.StartNew();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "run", "--project", "LlmApi.AppHost", "--no-build", "-c", Configuration, "--",
+                     "--operation", "publish", "--step", "kubernetes", "--output-path", outputDirectory }.Concat(extraArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr, started.Elapsed);
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LlmApi.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The tests must run from a build inside the repository (no LlmApi.sln found above them).");
+    }
+}
