@@ -1,8 +1,11 @@
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Llm;
 using LlmApi.Api.Platform;
 using LlmApi.Api.Root;
 using LlmApi.Api.Tenants;
+using LlmApi.Api.Usage;
 using LlmApi.Api.Users;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,5 +28,9 @@ app.MapAuthApi();
 app.MapUsersApi();
 app.MapTenantApi();
 app.MapOperatorApi();
+app.MapApiKeysApi();
+app.MapLlmApi();
+app.MapOpenAiApi();
+app.MapUsageApi();
 
 app.Run();

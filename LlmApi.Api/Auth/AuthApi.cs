@@ -33,7 +33,7 @@ internal static partial class AuthApi
     {
         var now = clock.GetUtcNow();
         var tenant = new Tenant(Guid.CreateVersion7(now), request.TenantName.Trim(), Normalization.Domain(request.Domain),
-            TenantStatus.Active, "{}", now, now);
+            TenantStatus.Active, "{}", UsageLimits.Unlimited, now, now);
         var passwordHash = await passwords.HashAsync(request.Password, http.RequestAborted);
         var admin = new User(Guid.CreateVersion7(now), tenant.TenantId, request.Username, Normalization.Email(request.Email),
             UserRole.Admin, UserStatus.Active, passwordHash, now, now);

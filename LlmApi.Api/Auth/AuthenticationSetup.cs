@@ -1,4 +1,6 @@
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Users;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -9,6 +11,11 @@ internal static class AuthenticationSetup
 {
     public const string AdminPolicy = "admin";
     public const string UserPolicy = "user";
+
+    /// <summary>Model routes: a user's token or a tenant's API key.</summary>
+    public const string ModelAccessPolicy = "model-access";
+
+    private const string TokenOrKeyScheme = "TokenOrApiKey";
 
     public static void AddJwtAuthentication(this IHostApplicationBuilder builder)
     {
@@ -28,7 +35,14 @@ internal static class AuthenticationSetup
         builder.Services.AddScoped<Caller>();
 
         builder.Services.AddSingleton<CachingTokenHandler>();
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null)
+            // API keys are recognisable by their prefix; everything else presented as a bearer credential is a JWT.
+            .AddPolicyScheme(TokenOrKeyScheme, "Token or API key", o => o.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal)
+                    ? ApiKeyAuthenticationHandler.SchemeName
+                    : JwtBearerDefaults.AuthenticationScheme);
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<JwtOptions>, CachingTokenHandler>((bearer, jwtOptions, tokenHandler) =>
             {
@@ -83,7 +97,8 @@ internal static class AuthenticationSetup
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(User.RoleValue(UserRole.Admin)))
-            .AddPolicy(UserPolicy, policy => policy.RequireAuthenticatedUser());
+            .AddPolicy(UserPolicy, policy => policy.RequireAuthenticatedUser())
+            .AddPolicy(ModelAccessPolicy, policy => policy.AddAuthenticationSchemes(TokenOrKeyScheme).RequireAuthenticatedUser());
     }
 
     private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail)

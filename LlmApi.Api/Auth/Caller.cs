@@ -1,19 +1,21 @@
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Tenants;
 using LlmApi.Api.Users;
 
 namespace LlmApi.Api.Auth;
 
 /// <summary>
-/// Who is calling, as verified for this request: the user and tenant read from Redis when the token was validated
-/// (so handlers need no further round trip for them), and the session and token the request carries.
-/// Scoped to one request; set only by <see cref="AccessValidator"/>.
+/// Who is calling, as verified for this request: a user signed in with a token, or a machine client with an API
+/// key, and their tenant, read from Redis when the credential was checked (so handlers need no further round trip
+/// for them). Scoped to one request; set only by <see cref="AccessValidator"/> and the API key handler.
 /// </summary>
 internal sealed class Caller
 {
     private User? _user;
     private Tenant? _tenant;
 
-    public User User => _user ?? throw new InvalidOperationException("The caller is known only on authenticated endpoints.");
+    /// <summary>The signed-in user; only on routes that require a user's token.</summary>
+    public User User => _user ?? throw new InvalidOperationException("The caller is a user only on routes that require a user's token.");
 
     public Tenant Tenant => _tenant ?? throw new InvalidOperationException("The caller is known only on authenticated endpoints.");
 
@@ -21,11 +23,17 @@ internal sealed class Caller
 
     public Guid UserId => User.UserId;
 
+    /// <summary>The user, or null when a machine client calls with an API key.</summary>
+    public User? UserOrNull => _user;
+
+    /// <summary>The API key, or null when a user calls with a token.</summary>
+    public ApiKey? Key { get; private set; }
+
     public Guid SessionId { get; private set; }
 
     public string TokenId { get; private set; } = string.Empty;
 
-    public bool IsKnown => _user is not null;
+    public bool IsKnown => _tenant is not null;
 
     public void Set(User user, Tenant tenant, Guid sessionId, string tokenId)
     {
@@ -33,5 +41,11 @@ internal sealed class Caller
         _tenant = tenant;
         SessionId = sessionId;
         TokenId = tokenId;
+    }
+
+    public void Set(ApiKey key, Tenant tenant)
+    {
+        Key = key;
+        _tenant = tenant;
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmApi.Api.Auth;
+using LlmApi.Api.Llm;
 using LlmApi.Api.Platform;
 using LlmApi.Api.Tenants;
 using LlmApi.Api.Users;
@@ -54,6 +55,7 @@ internal static class Extensions
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<SessionStore>();
 
+        builder.AddLlmGateway();
         builder.AddOpenApiDocument();
     }
 }

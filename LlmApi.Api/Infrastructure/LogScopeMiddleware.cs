@@ -4,7 +4,7 @@ namespace LlmApi.Api.Infrastructure;
 
 /// <summary>
 /// Puts the verified tenant and user on every log line of an authenticated request, as structured scope fields
-/// (<c>TenantId</c>, <c>UserId</c>), so logs can be filtered per tenant without handlers repeating them.
+/// (<c>TenantId</c>, and <c>UserId</c> or <c>ApiKeyId</c>), so logs can be filtered per tenant without handlers repeating them.
 /// </summary>
 internal sealed class LogScopeMiddleware(RequestDelegate next, ILogger<LogScopeMiddleware> logger)
 {
@@ -16,11 +16,18 @@ internal sealed class LogScopeMiddleware(RequestDelegate next, ILogger<LogScopeM
             return;
         }
 
-        using (logger.BeginScope(new Dictionary<string, object>
+        var scope = new Dictionary<string, object> { ["TenantId"] = caller.TenantId };
+        if (caller.UserOrNull is { } user)
         {
-            ["TenantId"] = caller.TenantId,
-            ["UserId"] = caller.UserId,
-        }))
+            scope["UserId"] = user.UserId;
+        }
+
+        if (caller.Key is { } key)
+        {
+            scope["ApiKeyId"] = key.KeyId;
+        }
+
+        using (logger.BeginScope(scope))
         {
             await next(context);
         }

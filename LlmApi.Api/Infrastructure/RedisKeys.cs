@@ -38,6 +38,23 @@ internal static class RedisKeys
     /// <summary>Hash with the token's TTL: one login session.</summary>
     public static RedisKey Session(Guid sessionId) => $"{SessionPrefix}{{{sessionId:D}}}";
 
+    /// <summary>Hash: one API key of a tenant (its secret only as a hash).</summary>
+    public static RedisKey ApiKey(Guid tenantId, Guid keyId) => $"tenant:{{{tenantId:D}}}:apikey:{{{keyId:D}}}";
+
+    /// <summary>Sorted set (scores 0, time-ordered ids): the API keys of a tenant.</summary>
+    public static RedisKey TenantApiKeys(Guid tenantId) => $"tenant:{{{tenantId:D}}}:apikeys";
+
+    /// <summary>
+    /// The usage counters of a tenant, or of one of its keys (<paramref name="keyId"/>), for rate limits and budgets.
+    /// <paramref name="what"/> is <c>rpm:{minute}</c>, <c>tpm:{minute}</c>, <c>budget:{month}</c> or <c>inflight</c>.
+    /// </summary>
+    public static RedisKey Limit(Guid tenantId, Guid? keyId, string what) => keyId is { } key
+        ? $"tenant:{{{tenantId:D}}}:apikey:{{{key:D}}}:limit:{what}"
+        : $"tenant:{{{tenantId:D}}}:limit:{what}";
+
+    /// <summary>Hash of usage counters of a tenant for one UTC day (per model, key and user).</summary>
+    public static RedisKey Usage(Guid tenantId, DateOnly day) => $"tenant:{{{tenantId:D}}}:usage:{day:yyyy-MM-dd}";
+
     /// <summary>Prefixes for Lua scripts that end sessions they discover while running.</summary>
     public const string SessionPrefix = "session:";
 

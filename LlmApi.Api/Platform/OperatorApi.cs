@@ -5,7 +5,16 @@ using LlmApi.Api.Tenants;
 namespace LlmApi.Api.Platform;
 
 // Request contracts are public: the minimal-API validation generator (AddValidation) only sees public types.
-public sealed record UpdateTenantStatusRequest([property: Required] TenantStatus? Status);
+public sealed record UpdateTenantRequestByOperator(TenantStatus? Status, UsageLimits? Limits) : IValidatableObject
+{
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Status is null && Limits is null)
+        {
+            yield return new ValidationResult("Give status, limits or both.", [nameof(Status), nameof(Limits)]);
+        }
+    }
+}
 
 internal sealed record TenantListResponse(IReadOnlyList<TenantResponse> Tenants, int Count, long Total, string? NextCursor);
 
@@ -34,19 +43,30 @@ internal static partial class OperatorApi
     }
 
     internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> UpdateAsync(
-        Guid tenantId, UpdateTenantStatusRequest request, TenantStore tenants, TimeProvider clock, ILogger<TenantStore> logger)
+        Guid tenantId, UpdateTenantRequestByOperator request, TenantStore tenants, TimeProvider clock, ILogger<TenantStore> logger)
     {
-        var status = new StackExchange.Redis.HashEntry(Tenant.Fields.Status, Tenant.StatusValue(request.Status!.Value));
-        var tenant = await tenants.UpdateAsync(tenantId, clock.GetUtcNow(), status) ? await tenants.GetAsync(tenantId) : null;
+        var fields = new List<StackExchange.Redis.HashEntry>();
+        if (request.Status is { } status)
+        {
+            fields.Add(new(Tenant.Fields.Status, Tenant.StatusValue(status)));
+        }
+
+        if (request.Limits is { } limits)
+        {
+            // The object replaces the tenant's limits: a limit it leaves out is lifted.
+            fields.Add(new(Tenant.Fields.Limits, limits.ToJson()));
+        }
+
+        var tenant = await tenants.UpdateAsync(tenantId, clock.GetUtcNow(), [.. fields]) ? await tenants.GetAsync(tenantId) : null;
         if (tenant is null)
         {
             return Problems.NotFound("The tenant");
         }
 
-        LogStatusChanged(logger, tenantId, Tenant.StatusValue(tenant.Status));
+        LogUpdated(logger, tenantId, Tenant.StatusValue(tenant.Status), tenant.Limits.ToJson());
         return TypedResults.Ok(tenant.ToResponse());
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Operator set tenant {TenantId} to {Status}")]
-    private static partial void LogStatusChanged(ILogger logger, Guid tenantId, string status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operator updated tenant {TenantId}: status {Status}, limits {Limits}")]
+    private static partial void LogUpdated(ILogger logger, Guid tenantId, string status, string limits);
 }

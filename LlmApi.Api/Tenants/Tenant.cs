@@ -18,6 +18,7 @@ internal sealed record Tenant(
     string Domain,
     TenantStatus Status,
     string SettingsJson,
+    UsageLimits Limits,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
@@ -28,6 +29,7 @@ internal sealed record Tenant(
         public const string Domain = "domain";
         public const string Status = "status";
         public const string Settings = "settings";
+        public const string Limits = "limits";
         public const string CreatedAt = "createdAt";
         public const string UpdatedAt = "updatedAt";
     }
@@ -39,6 +41,7 @@ internal sealed record Tenant(
         new(Fields.Domain, Domain),
         new(Fields.Status, StatusValue(Status)),
         new(Fields.Settings, SettingsJson),
+        new(Fields.Limits, Limits.ToJson()),
         new(Fields.CreatedAt, RedisHashes.Format(CreatedAt)),
         new(Fields.UpdatedAt, RedisHashes.Format(UpdatedAt)),
     ];
@@ -57,6 +60,7 @@ internal sealed record Tenant(
             f.Get(Fields.Domain),
             Enum.Parse<TenantStatus>(f.Get(Fields.Status), ignoreCase: true),
             f.GetValueOrDefault(Fields.Settings) ?? "{}",
+            UsageLimits.FromJson(f.GetValueOrDefault(Fields.Limits)),
             RedisHashes.ParseTime(f.Get(Fields.CreatedAt)),
             RedisHashes.ParseTime(f.Get(Fields.UpdatedAt)));
     }
@@ -68,7 +72,7 @@ internal sealed record Tenant(
     public TenantResponse ToResponse()
     {
         using var settings = JsonDocument.Parse(SettingsJson);
-        return new(TenantId, Name, Domain, Status, settings.RootElement.Clone(), CreatedAt, UpdatedAt);
+        return new(TenantId, Name, Domain, Status, settings.RootElement.Clone(), Limits, CreatedAt, UpdatedAt);
     }
 }
 
@@ -76,4 +80,4 @@ internal sealed record Tenant(
 internal sealed record TenantSummary(Guid TenantId, string Name, string Domain);
 
 internal sealed record TenantResponse(
-    Guid TenantId, string Name, string Domain, TenantStatus Status, JsonElement Settings, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    Guid TenantId, string Name, string Domain, TenantStatus Status, JsonElement Settings, UsageLimits Limits, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

@@ -3,12 +3,15 @@ using System.Security.Cryptography;
 namespace LlmApi.Tests.Infrastructure;
 
 /// <summary>
-/// A private Redis and two API instances sharing it, the way replicas share one Redis in production. Tests that
-/// need "another replica" use <see cref="Replica"/>.
+/// A private Redis, a test model upstream, and two API instances sharing them, the way replicas share one Redis in
+/// production. Tests that need "another replica" use <see cref="Replica"/>.
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
     public RedisServer Redis { get; private set; } = null!;
+
+    /// <summary>The model upstream both instances call (Ollama wire format).</summary>
+    public FakeUpstream Upstream { get; private set; } = null!;
 
     public ApiFactory Api { get; private set; } = null!;
 
@@ -24,6 +27,7 @@ public sealed class ApiFixture : IAsyncLifetime
         ["ConnectionStrings:cache"] = Redis.ConnectionString,
         ["Jwt:SigningKey"] = JwtSigningKey,
         ["Operator:Key"] = OperatorKey,
+        ["ConnectionStrings:llm"] = Upstream.ConnectionString("Ollama"),
     };
 
     public HttpClient CreateClient() => Api.CreateClient();
@@ -33,6 +37,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartAsync();
+        Upstream = await FakeUpstream.StartAsync();
         Api = new ApiFactory(Settings);
         Replica = new ApiFactory(Settings);
         Api.StartServer();
@@ -44,6 +49,7 @@ public sealed class ApiFixture : IAsyncLifetime
         await Api.DisposeAsync();
         await Replica.DisposeAsync();
         await Redis.DisposeAsync();
+        await Upstream.DisposeAsync();
     }
 }
 

@@ -1,0 +1,69 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Tenants;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmApi.Api.ApiKeys;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer llmk_...</c>. The key names its tenant and id; one Redis round trip reads
+/// the key and the tenant, the secret is compared in constant time with the stored hash, and the tenant must be
+/// active. A deleted key is gone from Redis, so it stops working on every replica at once.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IConnectionMultiplexer redis)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!ApiKey.TryParse(header["Bearer ".Length..].Trim(), out var tenantId, out var keyId, out var secret))
+        {
+            return AuthenticateResult.Fail("The API key is malformed.");
+        }
+
+        var batch = redis.GetDatabase().CreateBatch();
+        var keyRead = batch.HashGetAllAsync(RedisKeys.ApiKey(tenantId, keyId));
+        var tenantRead = batch.HashGetAllAsync(RedisKeys.Tenant(tenantId));
+        batch.Execute();
+        var key = ApiKey.FromHash(await keyRead);
+        if (key is null || !key.SecretMatches(secret))
+        {
+            return AuthenticateResult.Fail("The API key is not valid.");
+        }
+
+        var tenant = Tenant.FromHash(await tenantRead);
+        if (tenant is null || tenant.Status != TenantStatus.Active)
+        {
+            return AuthenticateResult.Fail("The tenant is not active.");
+        }
+
+        Context.RequestServices.GetRequiredService<Caller>().Set(key, tenant);
+        var identity = new ClaimsIdentity(
+            [new Claim(ApiClaims.TenantId, tenantId.ToString("D")), new Claim("key_id", keyId.ToString("D"))], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var failure = (await HandleAuthenticateOnceSafeAsync()).Failure?.Message ?? "A bearer token or API key is required.";
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = { Status = StatusCodes.Status401Unauthorized, Title = "Unauthorized", Detail = failure },
+        });
+    }
+}

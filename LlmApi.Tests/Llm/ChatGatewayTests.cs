@@ -1,0 +1,230 @@
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Llm;
+
+[Collection(SharedApi.Name)]
+public sealed class ChatGatewayTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task Ollama_format_chat_returns_the_upstreams_answer_with_the_callers_tenant_and_user()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var response = await client.SendAsync(LlmCalls.OllamaChat(account.Token, account.TenantId));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Hello from the model!", body.GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(FakeUpstream.PromptTokens, body.GetProperty("prompt_eval_count").GetInt32());
+        Assert.Equal(account.TenantId, body.GetProperty("tenant_id").GetGuid());
+        Assert.Equal(account.UserId, body.GetProperty("user_id").GetGuid());
+    }
+
+    [Fact]
+    public async Task Ollama_format_streams_ndjson_chunk_by_chunk_when_asked()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var response = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, stream: true));
+
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(FakeUpstream.Pieces.Length + 1, lines.Count);
+        Assert.Equal(string.Concat(FakeUpstream.Pieces), string.Concat(lines.Select(l => l.GetProperty("message").GetProperty("content").GetString())));
+        Assert.True(lines[^1].GetProperty("done").GetBoolean());
+        Assert.Equal(account.TenantId, lines[^1].GetProperty("tenant_id").GetGuid());
+    }
+
+    [Fact]
+    public async Task OpenAi_chat_is_translated_to_ollama_and_back()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, maxTokens: 3));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("chat.completion", body.GetProperty("object").GetString());
+        Assert.Equal("Hello from the", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(FakeUpstream.PromptTokens, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(3, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var sent = fixture.Upstream.Requests.Last(r => r.Path == "/api/chat").Body;
+        Assert.Equal(3, sent["options"]!["num_predict"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task OpenAi_streams_server_sent_events_with_the_final_usage()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, stream: true));
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e["data: ".Length..]).ToList();
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c.GetProperty("object").GetString()));
+        Assert.Equal("assistant", chunks[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+        var usage = chunks[^1].GetProperty("usage");
+        Assert.Equal(FakeUpstream.PromptTokens + FakeUpstream.Pieces.Length, usage.GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task With_an_openai_upstream_both_formats_work()
+    {
+        var settings = new Dictionary<string, string?>(fixture.Settings) { ["ConnectionStrings:llm"] = fixture.Upstream.ConnectionString("OpenAI") };
+        await using var api = new ApiFactory(settings);
+        api.StartServer();
+        using var client = api.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var openAi = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, stream: true));
+        var sse = await openAi.Content.ReadAsStringAsync();
+        Assert.Contains("\"usage\"", sse, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", sse, StringComparison.Ordinal);
+        Assert.True(fixture.Upstream.Requests.Last().Body["stream_options"]!["include_usage"]!.GetValue<bool>());
+
+        using var ollama = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, stream: true));
+        var lines = (await ollama.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(string.Concat(FakeUpstream.Pieces), string.Concat(lines.Select(l => l.GetProperty("message").GetProperty("content").GetString())));
+        Assert.Equal(FakeUpstream.Pieces.Length, lines[^1].GetProperty("eval_count").GetInt32());
+
+        using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", account.Token);
+        var ids = (await models.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
+        Assert.Equal(["llama3", "mistral"], ids);
+    }
+
+    [Fact]
+    public async Task The_first_streamed_chunk_reaches_the_client_before_the_upstream_finishes()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        fixture.Upstream.ResetGate();
+
+        using var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, model: "gated", stream: true));
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var first = await reader.ReadLineAsync(timeout.Token);
+
+        Assert.Contains("Hello", first, StringComparison.Ordinal); // while the upstream still holds the rest
+        fixture.Upstream.ReleaseGate();
+        var rest = await reader.ReadToEndAsync(timeout.Token);
+        Assert.EndsWith("data: [DONE]\n\n", rest, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_cancels_the_upstream_call()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        fixture.Upstream.ResetGate();
+
+        var response = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "endless", stream: true));
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains("more", await reader.ReadLineAsync(), StringComparison.Ordinal);
+
+        // The client gives up while reading: a cancelled read aborts its connection, and so does hanging up.
+        using var patience = new CancellationTokenSource(TimeSpan.FromMilliseconds(120));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            while (await reader.ReadLineAsync(patience.Token) is not null)
+            {
+            }
+        });
+        reader.Dispose();
+        response.Dispose();
+
+        // The upstream's stream breaks well before its 10 s are up: the gateway hung up on it too.
+        await fixture.Upstream.StreamAborted.Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task The_tenant_header_must_name_the_callers_own_tenant()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        var other = await client.RegisterAsync();
+
+        using var wrong = await client.SendAsync(LlmCalls.OllamaChat(account.Token, other.TenantId));
+        await wrong.AssertProblemAsync(HttpStatusCode.Forbidden);
+        using var missing = await client.SendAsync(HttpMethod.Get, "/api/llm/models", account.Token);
+        await missing.AssertProblemAsync(HttpStatusCode.Forbidden);
+        using var noToken = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "llama3", messages = LlmCalls.Messages() });
+        await noToken.AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Upstream_failures_become_502_unknown_models_404_and_bad_requests_400()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var broken = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "broken"));
+        await broken.AssertProblemAsync(HttpStatusCode.BadGateway);
+        using var missing = await client.SendAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "missing"));
+        var problem = await missing.AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Contains("missing", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        using var invalid = await client.SendAsync(HttpMethod.Post, "/v1/chat/completions", account.Token, new { model = "llama3" });
+        await invalid.AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task An_unreachable_upstream_is_502_and_a_slow_one_504()
+    {
+        var unreachable = new Dictionary<string, string?>(fixture.Settings) { ["ConnectionStrings:llm"] = "Endpoint=http://127.0.0.1:9;Provider=Ollama" };
+        await using (var api = new ApiFactory(unreachable))
+        {
+            api.StartServer();
+            using var client = api.CreateClient();
+            var account = await client.RegisterAsync();
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token));
+            await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+            using var health = await client.GetAsync("/api/llm/health");
+            await health.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+
+        var slow = new Dictionary<string, string?>(fixture.Settings) { ["Llm:Timeout"] = "00:00:01" };
+        await using (var api = new ApiFactory(slow))
+        {
+            api.StartServer();
+            using var client = api.CreateClient();
+            var account = await client.RegisterAsync();
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "slow"));
+            await response.AssertProblemAsync(HttpStatusCode.GatewayTimeout);
+        }
+    }
+
+    [Fact]
+    public async Task Health_and_model_lists_reflect_the_upstream()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/llm/health")).StatusCode);
+        using var request = ApiCalls.Request(HttpMethod.Get, "/api/llm/models", account.Token);
+        request.Headers.Add("x-tenant-id", account.TenantId.ToString());
+        using var models = await client.SendAsync(request);
+        var body = await models.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, body.GetProperty("models").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Model_calls_are_measured_with_genai_metrics()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        (await client.SendAsync(LlmCalls.OpenAiChat(account.Token))).Dispose();
+
+        var metrics = await client.GetStringAsync("/metrics");
+
+        Assert.Contains("gen_ai_client_token_usage", metrics, StringComparison.Ordinal);
+        Assert.Contains("gen_ai_client_operation_duration", metrics, StringComparison.Ordinal);
+    }
+}
