@@ -28,6 +28,9 @@ if (cache.Resource is ContainerResource)
         .WithExecProbe(ProbeType.Readiness, redisPing, initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3);
 }
 
+// The model upstream: Ollama in a container, or any Ollama or OpenAI-compatible server named by parameters.
+var llm = builder.AddLlmUpstream("llm");
+
 // Secrets shared by every replica. Local runs generate them; deployments supply them (see README).
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
 var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true);
@@ -36,6 +39,7 @@ var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefa
 var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithReplicas(builder.Configuration.GetValue("Api:Replicas", 3))
     .WithCache(cache)
+    .WithReference(llm)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("Operator__Key", operatorKey)
     .WithHttpProbe(ProbeType.Liveness, "/alive", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")

@@ -1,6 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
-
 namespace LlmApi.AppHost.Cache;
 
 /// <summary>
@@ -31,7 +28,7 @@ internal static class CacheModeResolver
         var redisServer = FindRedisServer(builder.Configuration[RedisServerPathSetting]);
         return mode switch
         {
-            CacheMode.Auto when ContainerRuntimeAnswers() => (CacheMode.Container, null, null),
+            CacheMode.Auto when ContainerRuntime.Answers => (CacheMode.Container, null, null),
             CacheMode.Auto when redisServer is not null => (CacheMode.Executable, redisServer, null),
             CacheMode.Auto => (mode, null,
                 "No Redis for the 'cache' resource: no container runtime answered and redis-server is not on PATH. " +
@@ -56,44 +53,5 @@ internal static class CacheModeResolver
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, fileName))
             .FirstOrDefault(File.Exists);
-    }
-
-    /// <summary>
-    /// Asks the container runtime Aspire would use (docker unless ASPIRE_CONTAINER_RUNTIME says podman) for its
-    /// server version. A CLI without a daemon answers with an error at once; a missing CLI throws.
-    /// </summary>
-    private static bool ContainerRuntimeAnswers()
-    {
-        var runtime = Environment.GetEnvironmentVariable("ASPIRE_CONTAINER_RUNTIME")
-            ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME")
-            ?? "docker";
-        var startInfo = new ProcessStartInfo(runtime)
-        {
-            ArgumentList = { "info", "--format", "{{.ServerVersion}}" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-
-        try
-        {
-            using var process = Process.Start(startInfo);
-            if (process is null)
-            {
-                return false;
-            }
-
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill(entireProcessTree: true);
-                return false;
-            }
-
-            return process.ExitCode == 0 && !string.IsNullOrWhiteSpace(process.StandardOutput.ReadToEnd());
-        }
-        catch (Win32Exception)
-        {
-            return false; // the CLI is not installed
-        }
     }
 }

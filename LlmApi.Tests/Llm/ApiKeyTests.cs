@@ -1,0 +1,98 @@
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Llm;
+
+[Collection(SharedApi.Name)]
+public sealed class ApiKeyTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task A_key_is_shown_once_listed_without_its_secret_and_works_in_both_formats()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (keyId, key) = await client.CreateKeyAsync(admin.Token, new { name = "batch jobs", models = new[] { "llama3" }, requestsPerMinute = 100 });
+
+        using var list = await client.SendAsync(HttpMethod.Get, "/api/keys", admin.Token);
+        var raw = await list.Content.ReadAsStringAsync();
+        Assert.Contains(keyId.ToString(), raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(key.Split('_')[^1], raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("hash", raw, StringComparison.OrdinalIgnoreCase);
+
+        using var openAi = await client.SendAsync(LlmCalls.OpenAiChat(key));
+        Assert.Equal(HttpStatusCode.OK, openAi.StatusCode);
+        using var ollama = await client.SendAsync(LlmCalls.OllamaChat(key, admin.TenantId));
+        var body = await ollama.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(admin.TenantId, body.GetProperty("tenant_id").GetGuid());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("user_id").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_key_may_use_only_the_models_on_its_list()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(admin.Token, new { name = "only llama", models = new[] { "llama3" } });
+
+        using var other = await client.SendAsync(LlmCalls.OpenAiChat(key, model: "mistral"));
+        await other.AssertProblemAsync(HttpStatusCode.Forbidden);
+        using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", key);
+        var ids = (await models.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
+        Assert.Equal(["llama3"], ids);
+    }
+
+    [Fact]
+    public async Task A_deleted_key_stops_working_at_once_on_every_replica()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        var (keyId, key) = await client.CreateKeyAsync(admin.Token);
+        Assert.Equal(HttpStatusCode.OK, await replica.StatusAsync(HttpMethod.Get, "/v1/models", key));
+
+        Assert.Equal(HttpStatusCode.NoContent, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
+
+        using var after = await replica.SendAsync(LlmCalls.OpenAiChat(key));
+        await after.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal(HttpStatusCode.NotFound, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
+    }
+
+    [Fact]
+    public async Task Forged_keys_and_keys_of_other_tenants_are_refused()
+    {
+        using var client = fixture.CreateClient();
+        var a = await client.RegisterAsync();
+        var b = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(a.Token);
+        var parts = key.Split('_');
+        var wrongSecret = $"{parts[0]}_{parts[1]}_{parts[2]}_{new string('0', 64)}";
+        var otherTenant = $"{parts[0]}_{b.TenantId:N}_{parts[2]}_{parts[3]}";
+
+        foreach (var forged in new[] { wrongSecret, otherTenant, "llmk_garbage" })
+        {
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(forged));
+            await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        }
+
+        // A key is for model routes only: it does not open the user API.
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", key));
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/keys", key));
+    }
+
+    [Fact]
+    public async Task Only_admins_manage_keys_and_a_keys_limits_stay_within_the_tenants()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var email = "member@" + admin.Domain;
+        await client.CreateUserAsync(admin.Token, email);
+        var member = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 10 });
+
+        Assert.Equal(HttpStatusCode.Forbidden, await client.StatusAsync(HttpMethod.Post, "/api/keys", member, new { name = "mine" }));
+        using var tooMuch = await client.SendAsync(HttpMethod.Post, "/api/keys", admin.Token, new { name = "greedy", requestsPerMinute = 11 });
+        var problem = await tooMuch.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("requestsPerMinute", out _));
+    }
+}

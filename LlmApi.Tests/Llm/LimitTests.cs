@@ -1,0 +1,127 @@
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Llm;
+
+[Collection(SharedApi.Name)]
+public sealed class LimitTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task A_tenants_request_rate_is_exact_across_two_instances_and_refusals_say_why()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 5 });
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            (i % 2 == 0 ? client : replica).SendAsync(LlmCalls.OpenAiChat(admin.Token))));
+
+        try
+        {
+            // A minute boundary between two calls would open a new window; then more than five may pass.
+            var ok = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+            Assert.InRange(ok, 5, 10);
+            if (DateTime.UtcNow.Second > 2)
+            {
+                Assert.Equal(5, ok);
+            }
+
+            var refused = responses.First(r => r.StatusCode == HttpStatusCode.TooManyRequests);
+            var problem = await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+            Assert.Equal("requestsPerMinute", problem.GetProperty("limit").GetString());
+            Assert.Equal("tenant", problem.GetProperty("scope").GetString());
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 60);
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Twenty_parallel_streams_against_a_nearly_spent_budget_do_not_overshoot_it()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        // Each call reserves its estimated prompt (8 tokens for "hi") plus max_tokens 100: at most nine fit in 1000.
+        const long budget = 1000;
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { monthlyTokenBudget = budget });
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var response = await (i % 2 == 0 ? client : replica).SendStreamingAsync(LlmCalls.OpenAiChat(admin.Token, stream: true, maxTokens: 100));
+            await response.Content.ReadAsStringAsync(); // read each stream to its end
+            return response.StatusCode;
+        }));
+
+        var admitted = statuses.Count(s => s == HttpStatusCode.OK);
+        Assert.InRange(admitted, 1, 9);
+        Assert.Equal(20 - admitted, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var counters = await fixture.Redis.Database.HashGetAllAsync($"tenant:{{{admin.TenantId}}}:limit:budget:{month}");
+        var used = (long)counters.Single(c => c.Name == "used").Value;
+        var reserved = (long)counters.Single(c => c.Name == "reserved").Value;
+        Assert.Equal(admitted * (FakeUpstream.PromptTokens + FakeUpstream.Pieces.Length), used);
+        Assert.Equal(0, reserved);
+        Assert.True(used <= budget);
+
+        // Settled calls gave their unused reservations back: there is room again.
+        using var again = await client.SendAsync(LlmCalls.OpenAiChat(admin.Token, maxTokens: 100));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_concurrency_cap_holds_one_tenant_without_touching_another()
+    {
+        using var client = fixture.CreateClient();
+        var busy = await client.RegisterAsync();
+        var bystander = await client.RegisterAsync();
+        await client.SetTenantLimitsAsync(fixture, busy.TenantId, new { concurrentRequests = 1 });
+        await client.SetTenantLimitsAsync(fixture, bystander.TenantId, new { concurrentRequests = 1 });
+        fixture.Upstream.ResetGate();
+
+        using var holding = await client.SendStreamingAsync(LlmCalls.OpenAiChat(busy.Token, model: "gated", stream: true));
+        using var reader = new StreamReader(await holding.Content.ReadAsStreamAsync());
+        await reader.ReadLineAsync(); // the first call is in flight
+
+        using var second = await client.SendAsync(LlmCalls.OpenAiChat(busy.Token));
+        var problem = await second.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Equal("concurrentRequests", problem.GetProperty("limit").GetString());
+        using var other = await client.SendAsync(LlmCalls.OpenAiChat(bystander.Token));
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+
+        fixture.Upstream.ReleaseGate();
+        await reader.ReadToEndAsync();
+        await Eventually.MatchAsync(() => client.StatusAsync(HttpMethod.Post, "/v1/chat/completions", busy.Token, new { model = "llama3", messages = LlmCalls.Messages() }),
+            s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the slot is free once the stream ended");
+    }
+
+    [Fact]
+    public async Task A_keys_own_limits_apply_on_top_of_the_tenants()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(admin.Token, new { name = "small", requestsPerMinute = 2 });
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add(await client.StatusAsync(HttpMethod.Get, "/v1/models", key)); // model lists are not limited
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(key));
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.Equal("key", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("scope").GetString());
+            }
+        }
+
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.TooManyRequests), 1, 2);
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Post, "/v1/chat/completions", admin.Token,
+            new { model = "llama3", messages = LlmCalls.Messages() }));
+    }
+}

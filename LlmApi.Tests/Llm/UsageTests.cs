@@ -1,0 +1,92 @@
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Llm;
+
+[Collection(SharedApi.Name)]
+public sealed class UsageTests(ApiFixture fixture)
+{
+    private static async Task<JsonElement> UsageAsync(HttpClient client, string credential, string groupBy)
+    {
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/usage?groupBy=" + groupBy, credential);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task Usage_matches_what_the_upstream_counted_by_day_model_key_and_user()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (keyId, key) = await client.CreateKeyAsync(admin.Token);
+        (await client.SendAsync(LlmCalls.OpenAiChat(admin.Token))).Dispose();
+        (await client.SendAsync(LlmCalls.OllamaChat(admin.Token, admin.TenantId, model: "mistral", stream: true))).Dispose();
+        (await client.SendAsync(LlmCalls.OpenAiChat(key, maxTokens: 2))).Dispose();
+
+        var byDay = await UsageAsync(client, admin.Token, "day");
+        var total = byDay.GetProperty("total");
+        Assert.Equal(3, total.GetProperty("requests").GetInt64());
+        Assert.Equal(3 * FakeUpstream.PromptTokens, total.GetProperty("promptTokens").GetInt64());
+        Assert.Equal((2 * FakeUpstream.Pieces.Length) + 2, total.GetProperty("completionTokens").GetInt64());
+        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), byDay.GetProperty("items")[0].GetProperty("key").GetString());
+
+        var byModel = (await UsageAsync(client, admin.Token, "model")).GetProperty("items").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("key").GetString()!, i => i.GetProperty("requests").GetInt64());
+        Assert.Equal(new Dictionary<string, long> { ["llama3"] = 2, ["mistral"] = 1 }, byModel);
+
+        var byKey = (await UsageAsync(client, admin.Token, "key")).GetProperty("items");
+        Assert.Equal(keyId.ToString(), Assert.Single(byKey.EnumerateArray()).GetProperty("key").GetString());
+        var byUser = (await UsageAsync(client, admin.Token, "user")).GetProperty("items");
+        Assert.Equal(2, Assert.Single(byUser.EnumerateArray()).GetProperty("requests").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_user_sees_only_their_own_usage_and_a_key_only_its_own()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var email = "member@" + admin.Domain;
+        await client.CreateUserAsync(admin.Token, email);
+        var member = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        var (_, key) = await client.CreateKeyAsync(admin.Token);
+        (await client.SendAsync(LlmCalls.OpenAiChat(admin.Token))).Dispose();
+        (await client.SendAsync(LlmCalls.OpenAiChat(member))).Dispose();
+        (await client.SendAsync(LlmCalls.OpenAiChat(member))).Dispose();
+
+        Assert.Equal(2, (await UsageAsync(client, member, "day")).GetProperty("total").GetProperty("requests").GetInt64());
+        var memberByUser = (await UsageAsync(client, member, "user")).GetProperty("items");
+        Assert.Single(memberByUser.EnumerateArray());
+        Assert.Equal(0, (await UsageAsync(client, key, "day")).GetProperty("total").GetProperty("requests").GetInt64());
+        Assert.Equal(3, (await UsageAsync(client, admin.Token, "day")).GetProperty("total").GetProperty("requests").GetInt64());
+    }
+
+    [Fact]
+    public async Task Another_tenants_key_never_sees_this_tenants_usage()
+    {
+        using var client = fixture.CreateClient();
+        var a = await client.RegisterAsync();
+        var b = await client.RegisterAsync();
+        var (_, bKey) = await client.CreateKeyAsync(b.Token);
+        (await client.SendAsync(LlmCalls.OpenAiChat(a.Token))).Dispose();
+
+        foreach (var groupBy in new[] { "day", "model", "key", "user" })
+        {
+            var report = await UsageAsync(client, bKey, groupBy);
+            Assert.Equal(0, report.GetProperty("total").GetProperty("requests").GetInt64());
+            Assert.Equal(0, report.GetProperty("items").GetArrayLength());
+        }
+    }
+
+    [Fact]
+    public async Task Bad_ranges_and_groupings_are_400()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+
+        foreach (var query in new[] { "groupBy=week", "from=2026-13-01", "from=2026-02-01&to=2026-01-01", "from=2020-01-01&to=2026-01-01" })
+        {
+            using var response = await client.SendAsync(HttpMethod.Get, "/api/usage?" + query, admin.Token);
+            await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+    }
+}
