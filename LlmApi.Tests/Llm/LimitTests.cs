@@ -52,12 +52,17 @@ public sealed class LimitTests(ApiFixture fixture)
         const long budget = 1000;
         await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { monthlyTokenBudget = budget });
 
-        var statuses = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        // All twenty are in flight at once: the upstream holds every stream after its first chunk until released.
+        fixture.Upstream.ResetGate();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            (i % 2 == 0 ? client : replica).SendStreamingAsync(LlmCalls.OpenAiChat(admin.Token, model: "gated", stream: true, maxTokens: 100))));
+        var statuses = responses.Select(r => r.StatusCode).ToList();
+        fixture.Upstream.ReleaseGate();
+        foreach (var response in responses)
         {
-            using var response = await (i % 2 == 0 ? client : replica).SendStreamingAsync(LlmCalls.OpenAiChat(admin.Token, stream: true, maxTokens: 100));
-            await response.Content.ReadAsStringAsync(); // read each stream to its end
-            return response.StatusCode;
-        }));
+            await response.Content.ReadAsStringAsync(); // each stream to its end, so its call is settled
+            response.Dispose();
+        }
 
         var admitted = statuses.Count(s => s == HttpStatusCode.OK);
         Assert.InRange(admitted, 1, 9);
