@@ -68,6 +68,16 @@ internal static class AuthenticationSetup
                 };
                 bearer.Events = new JwtBearerEvents
                 {
+                    // API keys are not JWTs: leave them to their own scheme instead of failing (and logging) here.
+                    OnMessageReceived = context =>
+                    {
+                        if (context.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal))
+                        {
+                            context.NoResult();
+                        }
+
+                        return Task.CompletedTask;
+                    },
                     OnTokenValidated = async context =>
                     {
                         var services = context.HttpContext.RequestServices;

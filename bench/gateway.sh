@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmarks what the LLM gateway adds (issue 5), Release build, one run: the same chat request sent straight to a
+# model upstream that answers at once (bench/upstream.cs) and through the gateway (/api/llm/chat, same format, an API
+# key), at 64 concurrent requests; the time to first streamed token each way; and the gateway's memory while it
+# streams 1 MB answers. Needs wrk, redis-server and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-15s}
+REDIS_PORT=${REDIS_PORT:-6398}
+API_URL=http://127.0.0.1:5098
+UPSTREAM_URL=http://127.0.0.1:5198
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
+pct() { python3 -c "import sys; v=sorted(float(x) for x in open('$1')); print(f'p50 {1000*v[len(v)//2]:.2f} ms, p99 {1000*v[int(len(v)*0.99)-1]:.2f} ms')"; }
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and the gateway share it"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
+dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" ConnectionStrings__llm="Endpoint=$UPSTREAM_URL;Provider=Ollama" \
+  Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+  dotnet "$work/api/LlmApi.Api.dll" --urls "$API_URL" >"$work/api.log" 2>&1 &
+api_pid=$!
+pids+=($api_pid)
+wait_for "$UPSTREAM_URL/api/tags"
+wait_for "$API_URL/alive"
+
+domain="gw-$RANDOM.example.com"
+read -r tenant token < <(curl -fs -X POST "$API_URL/api/auth/register" -H 'content-type: application/json' \
+  -d "{\"tenantName\":\"Bench\",\"domain\":\"$domain\",\"username\":\"bench\",\"email\":\"bench@$domain\",\"password\":\"benchmark password\"}" \
+  | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["tenant"]["tenantId"], b["token"])')
+key=$(curl -fs -X POST "$API_URL/api/keys" -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"name":"bench"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+body='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":false}'
+cat >"$work/chat.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.headers["x-tenant-id"] = "$tenant"
+LUA
+
+echo "== 1. chat at 64 concurrent requests, wrk -t2 -c64 -d$DURATION"
+wrk -t2 -c64 -d5s -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >/dev/null
+wrk -t2 -c64 -d5s -s "$work/chat.lua" "$API_URL/api/llm/chat" >/dev/null
+wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >"$work/direct.txt"
+wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$API_URL/api/llm/chat" >"$work/gateway.txt"
+for f in direct gateway; do
+  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt") $(grep -h Non-2xx "$work/$f.txt" || true)"
+done
+
+echo "== 1b. chat at 1 request at a time (latency the gateway adds without queueing), wrk -t1 -c1 -d$DURATION"
+wrk -t1 -c1 -d"$DURATION" --latency -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >"$work/direct1.txt"
+wrk -t1 -c1 -d"$DURATION" --latency -s "$work/chat.lua" "$API_URL/api/llm/chat" >"$work/gateway1.txt"
+for f in direct1 gateway1; do
+  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
+done
+
+echo "== 2. time to first streamed token, 300 sequential streams each way"
+stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":true}'
+for i in $(seq 1 300); do
+  curl -s -o /dev/null -w '%{time_starttransfer}\n' -X POST "$UPSTREAM_URL/api/chat" -d "$stream" >>"$work/ttft-direct.txt"
+  curl -s -o /dev/null -w '%{time_starttransfer}\n' -X POST "$API_URL/api/llm/chat" -H "authorization: Bearer $key" \
+    -H "x-tenant-id: $tenant" -H 'content-type: application/json' -d "$stream" >>"$work/ttft-gateway.txt"
+done
+echo "direct:  $(pct "$work/ttft-direct.txt")"
+echo "gateway: $(pct "$work/ttft-gateway.txt")"
+
+echo "== 3. gateway memory while streaming 1 MB answers (400 streams, 8 at a time)"
+big='{"model":"big","messages":[{"role":"user","content":"hi"}],"stream":true}'
+rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
+echo "RSS before: $(rss) MiB"
+(while sleep 0.5; do rss >>"$work/rss.txt"; echo >>"$work/rss.txt"; done) &
+sampler=$!
+seq 1 400 | xargs -P8 -I{} curl -s -o /dev/null -w '%{size_download}\n' -X POST "$API_URL/api/llm/chat" -H "authorization: Bearer $key" \
+  -H "x-tenant-id: $tenant" -H 'content-type: application/json' -d "$big" >"$work/sizes.txt"
+kill "$sampler"
+echo "streamed $(wc -l <"$work/sizes.txt") answers of $(sort -u "$work/sizes.txt" | head -1) bytes; RSS during: max $(grep -v '^$' "$work/rss.txt" | sort -n | tail -1) MiB; after: $(rss) MiB"
