@@ -19,10 +19,8 @@ internal sealed class ApiKeyStore(IConnectionMultiplexer redis)
     public async Task<IReadOnlyList<ApiKey>> ListAsync(Guid tenantId)
     {
         var ids = await Db.SortedSetRangeByRankAsync(RedisKeys.TenantApiKeys(tenantId));
-        var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(RedisKeys.ApiKey(tenantId, Guid.Parse(id.ToString())))).ToArray();
-        batch.Execute();
-        return (await Task.WhenAll(reads)).Select(ApiKey.FromHash).OfType<ApiKey>().ToList();
+        var hashes = await RedisHashes.ReadAllAsync(Db, ids.Select(id => RedisKeys.ApiKey(tenantId, Guid.Parse(id.ToString()))));
+        return hashes.Select(ApiKey.FromHash).OfType<ApiKey>().ToList();
     }
 
     /// <summary>Deletes a key and its index entry together; false when the tenant has no such key.</summary>

@@ -27,18 +27,16 @@ internal sealed class SessionStore(IConnectionMultiplexer redis)
     {
         var index = RedisKeys.UserSessions(tenantId, userId);
         var ids = await Db.SetMembersAsync(index);
-        var batch = Db.CreateBatch();
-        var reads = ids.Select(id => (Id: id, Read: batch.HashGetAllAsync(RedisKeys.Session(Guid.Parse(id.ToString()))))).ToArray();
-        batch.Execute();
-        await Task.WhenAll(reads.Select(r => r.Read));
+        var hashes = await RedisHashes.ReadAllAsync(Db, ids.Select(id => RedisKeys.Session(Guid.Parse(id.ToString()))));
+        var reads = ids.Zip(hashes, (id, hash) => (Id: id, Hash: hash)).ToArray();
 
-        var expired = reads.Where(r => r.Read.Result.Length == 0).Select(r => r.Id).ToArray();
+        var expired = reads.Where(r => r.Hash.Length == 0).Select(r => r.Id).ToArray();
         if (expired.Length > 0)
         {
             await Db.SetRemoveAsync(index, expired);
         }
 
-        return reads.Select(r => Session.FromHash(r.Read.Result)).OfType<Session>()
+        return reads.Select(r => Session.FromHash(r.Hash)).OfType<Session>()
             .Where(s => s.UserId == userId)
             .OrderByDescending(s => s.CreatedAt)
             .ToList();

@@ -18,6 +18,15 @@ internal static class RedisHashes
     public static IEnumerable<RedisValue> AsArguments(IReadOnlyCollection<HashEntry> entries) =>
         entries.SelectMany(e => new[] { e.Name, e.Value }).Prepend(entries.Count * 2);
 
+    /// <summary>Reads many hashes in one pipelined round trip; an absent hash reads as no entries.</summary>
+    public static async Task<HashEntry[][]> ReadAllAsync(IDatabase db, IEnumerable<RedisKey> keys)
+    {
+        var batch = db.CreateBatch();
+        var reads = keys.Select(key => batch.HashGetAllAsync(key)).ToArray();
+        batch.Execute();
+        return await Task.WhenAll(reads);
+    }
+
     public static string Get(this IReadOnlyDictionary<string, string> fields, string name) =>
         fields.TryGetValue(name, out var value) ? value : throw new InvalidDataException($"Stored record lacks field '{name}'.");
 }

@@ -23,10 +23,7 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
     {
         var totalTask = Db.SortedSetLengthAsync(RedisKeys.AllTenants);
         var (ids, next) = await Paging.PageAsync(Db, RedisKeys.AllTenants, after, limit);
-        var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(RedisKeys.Tenant(id))).ToArray();
-        batch.Execute();
-        var tenants = (await Task.WhenAll(reads)).Select(Tenant.FromHash).OfType<Tenant>().ToList();
+        var tenants = (await RedisHashes.ReadAllAsync(Db, ids.Select(RedisKeys.Tenant))).Select(Tenant.FromHash).OfType<Tenant>().ToList();
         return (tenants, next, await totalTask);
     }
 

@@ -21,16 +21,8 @@ internal sealed class UsageStore(IConnectionMultiplexer redis)
     public async Task<IReadOnlyList<(DateOnly Day, IReadOnlyDictionary<string, UsageRow> Dimensions)>> ReadAsync(Guid tenantId, DateOnly from, DateOnly to)
     {
         var days = Enumerable.Range(0, to.DayNumber - from.DayNumber + 1).Select(from.AddDays).ToList();
-        var batch = redis.GetDatabase().CreateBatch();
-        var reads = days.Select(day => batch.HashGetAllAsync(RedisKeys.Usage(tenantId, day))).ToList();
-        batch.Execute();
-        var result = new List<(DateOnly, IReadOnlyDictionary<string, UsageRow>)>();
-        for (var i = 0; i < days.Count; i++)
-        {
-            result.Add((days[i], Parse(await reads[i])));
-        }
-
-        return result;
+        var hashes = await RedisHashes.ReadAllAsync(redis.GetDatabase(), days.Select(day => RedisKeys.Usage(tenantId, day)));
+        return days.Zip(hashes, (day, hash) => (day, (IReadOnlyDictionary<string, UsageRow>)Parse(hash))).ToList();
     }
 
     private static Dictionary<string, UsageRow> Parse(HashEntry[] fields)

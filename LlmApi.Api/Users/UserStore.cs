@@ -32,10 +32,7 @@ internal sealed class UserStore(IConnectionMultiplexer redis)
         var index = RedisKeys.TenantUsers(tenantId);
         var totalTask = Db.SortedSetLengthAsync(index);
         var (ids, next) = await Paging.PageAsync(Db, index, after, limit);
-        var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(RedisKeys.User(tenantId, id))).ToArray();
-        batch.Execute();
-        var users = (await Task.WhenAll(reads)).Select(User.FromHash).OfType<User>().ToList();
+        var users = (await RedisHashes.ReadAllAsync(Db, ids.Select(id => RedisKeys.User(tenantId, id)))).Select(User.FromHash).OfType<User>().ToList();
         return (users, next, await totalTask);
     }
 

@@ -68,9 +68,7 @@ public sealed class LoginTests(ApiFixture fixture)
     {
         using var client = fixture.CreateClient();
         var admin = await client.RegisterAsync();
-        var email = "member@" + admin.Domain;
-        var memberId = await client.CreateUserAsync(admin.Token, email);
-        var memberToken = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        var (memberId, email, memberToken) = await client.CreateMemberAsync(admin);
 
         Assert.Equal(HttpStatusCode.OK,
             await client.StatusAsync(HttpMethod.Patch, $"/api/users/{memberId}", admin.Token, new { status = "inactive" }));

@@ -52,6 +52,14 @@ public static class ApiCalls
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user").GetProperty("userId").GetGuid();
     }
 
+    /// <summary>Creates a plain user in the admin's tenant and signs them in.</summary>
+    public static async Task<(Guid UserId, string Email, string Token)> CreateMemberAsync(this HttpClient client, TenantAccount admin, string name = "member")
+    {
+        var email = $"{name}@{admin.Domain}";
+        var userId = await client.CreateUserAsync(admin.Token, email);
+        return (userId, email, await client.LoginTokenAsync(email, Password, admin.Domain));
+    }
+
     public static HttpRequestMessage Request(HttpMethod method, string path, string? token, object? body = null)
     {
         var request = new HttpRequestMessage(method, path);

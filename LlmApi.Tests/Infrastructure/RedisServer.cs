@@ -32,7 +32,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var executable = FindRedisServer() ?? throw new InvalidOperationException(
+        var executable = Executables.Find("redis-server") ?? throw new InvalidOperationException(
             "redis-server is not on PATH. Install it (apt-get install -y redis-server) to run the integration tests.");
 
         // Another process may take the port between probing and binding; a few attempts make that harmless.
@@ -113,10 +113,4 @@ public sealed class RedisServer : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    private static string? FindRedisServer() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "redis-server"))
-            .FirstOrDefault(File.Exists);
 }

@@ -219,10 +219,7 @@ public sealed class KubectlFactAttribute : FactAttribute
 {
     public KubectlFactAttribute()
     {
-        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, "kubectl")));
-        if (!onPath)
+        if (Executables.Find("kubectl") is null)
         {
             Skip = "kubectl is not on PATH: install kubectl to check that `kubectl kustomize aspire-manifests` renders.";
         }

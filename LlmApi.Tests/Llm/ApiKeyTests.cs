@@ -85,9 +85,7 @@ public sealed class ApiKeyTests(ApiFixture fixture)
     {
         using var client = fixture.CreateClient();
         var admin = await client.RegisterAsync();
-        var email = "member@" + admin.Domain;
-        await client.CreateUserAsync(admin.Token, email);
-        var member = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        var (_, _, member) = await client.CreateMemberAsync(admin);
         await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 10 });
 
         Assert.Equal(HttpStatusCode.Forbidden, await client.StatusAsync(HttpMethod.Post, "/api/keys", member, new { name = "mine" }));

@@ -45,9 +45,7 @@ public sealed class UsageTests(ApiFixture fixture)
     {
         using var client = fixture.CreateClient();
         var admin = await client.RegisterAsync();
-        var email = "member@" + admin.Domain;
-        await client.CreateUserAsync(admin.Token, email);
-        var member = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        var (_, _, member) = await client.CreateMemberAsync(admin);
         var (_, key) = await client.CreateKeyAsync(admin.Token);
         (await client.SendAsync(LlmCalls.OpenAiChat(admin.Token))).Dispose();
         (await client.SendAsync(LlmCalls.OpenAiChat(member))).Dispose();

@@ -49,9 +49,7 @@ public sealed class UserManagementTests(ApiFixture fixture)
     {
         using var client = fixture.CreateClient();
         var admin = await client.RegisterAsync();
-        var email = "plain@" + admin.Domain;
-        await client.CreateUserAsync(admin.Token, email);
-        var token = await client.LoginTokenAsync(email, ApiCalls.Password, admin.Domain);
+        var (_, _, token) = await client.CreateMemberAsync(admin, "plain");
 
         using var list = await client.SendAsync(HttpMethod.Get, "/api/users", token);
         await list.AssertProblemAsync(HttpStatusCode.Forbidden);
