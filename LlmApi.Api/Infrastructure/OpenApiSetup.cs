@@ -1,3 +1,7 @@
+using System.Text.Json.Nodes;
+using LlmApi.Api.ApiKeys;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Users;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -7,7 +11,41 @@ namespace LlmApi.Api.Infrastructure;
 internal static class OpenApiSetup
 {
     public static void AddOpenApiDocument(this IHostApplicationBuilder builder) =>
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer<BearerSchemeTransformer>());
+        builder.Services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer<BearerSchemeTransformer>();
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (Examples.TryGetValue(context.JsonTypeInfo.Type, out var example))
+                {
+                    schema.Examples = [example()];
+                }
+
+                return Task.CompletedTask;
+            });
+        });
+
+    /// <summary>Example bodies shown in the OpenAPI document and the Scalar UI.</summary>
+    private static readonly Dictionary<Type, Func<JsonNode>> Examples = new()
+    {
+        [typeof(RegisterRequest)] = () => new JsonObject
+        {
+            ["tenantName"] = "Acme Corp", ["domain"] = "acme.example.com", ["username"] = "alice",
+            ["email"] = "alice@acme.example.com", ["password"] = "correct horse battery",
+        },
+        [typeof(LoginRequest)] = () => new JsonObject
+        {
+            ["email"] = "alice@acme.example.com", ["password"] = "correct horse battery", ["domain"] = "acme.example.com",
+        },
+        [typeof(CreateUserRequest)] = () => new JsonObject
+        {
+            ["username"] = "bob", ["email"] = "bob@acme.example.com", ["password"] = "another good secret", ["role"] = "user",
+        },
+        [typeof(CreateApiKeyRequest)] = () => new JsonObject
+        {
+            ["name"] = "batch jobs", ["models"] = new JsonArray("llama3"), ["requestsPerMinute"] = 60, ["monthlyTokenBudget"] = 1_000_000,
+        },
+    };
 
     /// <summary>OpenAPI at <c>/openapi/v1.json</c>, the Scalar UI at <c>/scalar</c>, and the original's <c>/api-docs</c> redirecting there.</summary>
     public static IEndpointRouteBuilder MapApiDocumentation(this IEndpointRouteBuilder app)

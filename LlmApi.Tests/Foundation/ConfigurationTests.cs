@@ -27,6 +27,7 @@ public sealed class ConfigurationTests(ApiFixture fixture)
         var document = await client.GetStringAsync("/openapi/v1.json");
         Assert.Contains("/api/auth/login", document, StringComparison.Ordinal);
         Assert.Contains("\"bearer\"", document, StringComparison.Ordinal);
+        Assert.Contains("alice@acme.example.com", document, StringComparison.Ordinal); // request examples
 
         using var docs = await client.GetAsync("/api-docs");
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode); // redirected to the Scalar UI

@@ -16,18 +16,27 @@ public static class Repository
 #endif
 
     /// <summary>Runs the AppHost's Kubernetes publish step into <paramref name="outputDirectory"/>, as the README says.</summary>
-    public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> PublishKubernetesAsync(string outputDirectory, params string[] extraArgs)
+    public static Task<(int ExitCode, string Output, TimeSpan Elapsed)> PublishKubernetesAsync(string outputDirectory, params string[] extraArgs) =>
+        RunAppHostAsync(null, ["--operation", "publish", "--step", "kubernetes", "--output-path", outputDirectory, .. extraArgs]);
+
+    /// <summary>Runs the built AppHost with <c>dotnet run</c>, as the README does, with the given PATH (or the current one).</summary>
+    public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAppHostAsync(string? path, IEnumerable<string> args)
     {
         var started = Stopwatch.StartNew();
-        var start = new ProcessStartInfo("dotnet")
+        var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet)
         {
             WorkingDirectory = Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "run", "--project", "LlmApi.AppHost", "--no-build", "-c", Configuration, "--",
-                     "--operation", "publish", "--step", "kubernetes", "--output-path", outputDirectory }.Concat(extraArgs))
+        if (path is not null)
+        {
+            start.Environment["PATH"] = path;
+        }
+
+        foreach (var arg in new[] { "run", "--project", "LlmApi.AppHost", "--no-build", "-c", Configuration, "--" }.Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
