@@ -73,7 +73,12 @@ internal sealed partial class ChatGateway(
             exchange.ErrorType = "upstream_unreachable";
             return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "Bad gateway", detail: "The model upstream could not be reached.");
         }
-        catch (Exception e) when (exchange.Started && e is OperationCanceledException or HttpRequestException or IOException)
+        catch (System.Text.Json.JsonException) when (!exchange.Started)
+        {
+            exchange.ErrorType = "upstream_invalid_response";
+            return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "Bad gateway", detail: "The model upstream answered with invalid JSON.");
+        }
+        catch (Exception e) when (exchange.Started && e is OperationCanceledException or HttpRequestException or IOException or System.Text.Json.JsonException)
         {
             // The stream had begun, so its status is sent; the client sees it end early.
             exchange.ErrorType = http.RequestAborted.IsCancellationRequested ? "client_cancelled" : "stream_interrupted";

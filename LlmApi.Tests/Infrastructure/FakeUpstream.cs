@@ -17,7 +17,7 @@ namespace LlmApi.Tests.Infrastructure;
 /// chunk, fewer when max tokens say so); <c>gated</c> streams one chunk and then waits for <see cref="ReleaseGate"/>;
 /// <c>endless</c> streams a chunk every 50 ms for 10 s, like a long generation, and records in
 /// <see cref="StreamAborted"/> when its client (the gateway) hangs up; <c>broken</c> fails with 500; <c>missing</c> is
-/// an unknown model (404); <c>slow</c> waits 5 s before answering.
+/// an unknown model (404); <c>garbage</c> answers 200 with HTML; <c>slow</c> waits 5 s before answering.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
@@ -92,6 +92,9 @@ public sealed class FakeUpstream : IAsyncDisposable
                 await http.Response.WriteAsJsonAsync(openAi
                     ? new JsonObject { ["error"] = new JsonObject { ["message"] = "The model 'missing' does not exist" } }
                     : new JsonObject { ["error"] = "model 'missing' not found" });
+                return;
+            case "garbage":
+                await http.Response.WriteAsync("<html>not a model server</html>");
                 return;
             case "slow":
                 await Task.Delay(TimeSpan.FromSeconds(5), http.RequestAborted);

@@ -171,6 +171,8 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         using var missing = await client.SendAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "missing"));
         var problem = await missing.AssertProblemAsync(HttpStatusCode.NotFound);
         Assert.Contains("missing", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        using var garbage = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "garbage"));
+        await garbage.AssertProblemAsync(HttpStatusCode.BadGateway);
         using var invalid = await client.SendAsync(HttpMethod.Post, "/v1/chat/completions", account.Token, new { model = "llama3" });
         await invalid.AssertProblemAsync(HttpStatusCode.BadRequest);
     }
