@@ -1,3 +1,4 @@
+using LlmApi.Api.Auth;
 using Microsoft.AspNetCore.Diagnostics;
 using StackExchange.Redis;
 
@@ -5,7 +6,8 @@ namespace LlmApi.Api.Infrastructure;
 
 /// <summary>
 /// The one place where exceptions become RFC 9457 problem+json. Handlers do not catch: bad input surfaces here as
-/// <see cref="BadHttpRequestException"/> (400, 413, 415), Redis outages as 503, everything else as a 500 without details.
+/// <see cref="BadHttpRequestException"/> (400, 413, 415), Redis outages and a full sign-in queue as 503 with Retry-After,
+/// everything else as a 500 without details.
 /// </summary>
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
     : IExceptionHandler
@@ -17,6 +19,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), DetailFor(bad)),
             RedisConnectionException or RedisTimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
+            ServiceOverloadedException overloaded => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", overloaded.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 (StatusCodes.Status499ClientClosedRequest, "Client closed request", null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),
@@ -28,6 +31,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         }
 
         httpContext.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

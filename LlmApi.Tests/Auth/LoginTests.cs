@@ -77,4 +77,32 @@ public sealed class LoginTests(ApiFixture fixture)
         await login.AssertProblemAsync(HttpStatusCode.Forbidden);
         Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", memberToken));
     }
+
+    [Fact]
+    public async Task When_more_sign_ins_wait_than_the_queue_holds_the_rest_get_503_with_retry_after()
+    {
+        var settings = new Dictionary<string, string?>(fixture.Settings) { ["Passwords:QueueLimit"] = "1" };
+        await using var api = new ApiFactory(settings);
+        api.StartServer();
+        using var client = api.CreateClient();
+        var account = await client.RegisterAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => client.LoginAsync(account.Email, account.Password, account.Domain)));
+
+        try
+        {
+            Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+            var refused = responses.First(r => r.StatusCode == HttpStatusCode.ServiceUnavailable);
+            await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
 }
