@@ -58,12 +58,13 @@ internal sealed class KubernetesManifestGenerator(
             .Where(r => !r.TryGetLastAnnotation<ManifestPublishingCallbackAnnotation>(out var m) || m.Callback is not null)
             .OrderBy(r => r.Name, StringComparer.Ordinal);
 
-    public Dictionary<string, string> Labels(string? name = null)
+    /// <summary>The labels of every object (sorted, so the output is stable); <paramref name="name"/> adds the resource's.</summary>
+    public static SortedDictionary<string, string> Labels(string applicationName, string? name = null)
     {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+        var labels = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             [ManagedByLabel] = ManagedBy,
-            [PartOfLabel] = environment.ApplicationName,
+            [PartOfLabel] = applicationName,
         };
         if (name is not null)
         {
@@ -72,6 +73,8 @@ internal sealed class KubernetesManifestGenerator(
 
         return labels;
     }
+
+    private SortedDictionary<string, string> Labels() => Labels(environment.ApplicationName);
 
     private List<object> NamespaceObjects()
     {

@@ -137,12 +137,7 @@ internal sealed class WorkloadBuilder
         ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = _environment.SecretName, Key = key } },
     };
 
-    private Dictionary<string, string> Labels() => new(StringComparer.Ordinal)
-    {
-        [KubernetesManifestGenerator.ManagedByLabel] = KubernetesManifestGenerator.ManagedBy,
-        [KubernetesManifestGenerator.NameLabel] = Name,
-        [KubernetesManifestGenerator.PartOfLabel] = _environment.ApplicationName,
-    };
+    private SortedDictionary<string, string> Labels() => KubernetesManifestGenerator.Labels(_environment.ApplicationName, Name);
 
     private Dictionary<string, string> Selector() => new(StringComparer.Ordinal) { [KubernetesManifestGenerator.NameLabel] = Name };
 
