@@ -32,9 +32,10 @@ internal sealed partial class ChatGateway(
             return NoUpstream();
         }
 
-        if (Read(body, format) is not { } call)
+        var (call, errors) = Read(body, format);
+        if (call is null)
         {
-            return TypedResults.ValidationProblem(Errors(body));
+            return TypedResults.ValidationProblem(errors);
         }
 
         if (caller.Key is { } key && !key.Allows(call.Model))
@@ -51,7 +52,7 @@ internal sealed partial class ChatGateway(
 
         var (path, request) = UpstreamRequest(target.Provider, format, body, call);
         var tags = GatewayTelemetry.Tags(target.Provider, call.Model, caller.TenantId);
-        var exchange = new Exchange(http, caller, call, format, target.Provider, tags);
+        var exchange = new Exchange(http, caller, call, format, target.Provider, tags, clock.GetUtcNow());
         using var activity = GatewayTelemetry.Source.StartActivity($"chat {call.Model}");
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", call.Model);
@@ -202,12 +203,20 @@ internal sealed partial class ChatGateway(
         return dimensions;
     }
 
-    private ChatCall? Read(JsonObject body, ChatFormat format)
+    /// <summary>Reads what the request asks for, or every field error it has (then the call is null).</summary>
+    private (ChatCall? Call, Dictionary<string, string[]> Errors) Read(JsonObject body, ChatFormat format)
     {
-        if (body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || string.IsNullOrWhiteSpace(model)
-            || body["messages"] is not JsonArray { Count: > 0 } messages || messages.Any(m => m?["role"] is not JsonValue))
+        var errors = new Dictionary<string, string[]>();
+        var model = body["model"] is JsonValue modelValue && modelValue.TryGetValue<string>(out var name) && !string.IsNullOrWhiteSpace(name) ? name : null;
+        if (model is null)
         {
-            return null;
+            errors["model"] = ["The model field is required."];
+        }
+
+        var messages = body["messages"] is JsonArray { Count: > 0 } list && list.All(m => m?["role"] is JsonValue) ? list : null;
+        if (messages is null)
+        {
+            errors["messages"] = ["The messages field must be a non-empty array of messages with a role."];
         }
 
         var requested = format == ChatFormat.Ollama
@@ -216,32 +225,16 @@ internal sealed partial class ChatGateway(
         var maxTokens = requested is JsonValue v && v.TryGetValue<int>(out var n) && n > 0 ? n : options.Value.DefaultMaxTokens;
         if (maxTokens > options.Value.MaxTokensLimit)
         {
-            return null;
-        }
-
-        var stream = body["stream"] is JsonValue s && s.TryGetValue<bool>(out var b) && b;
-        return new ChatCall(model, messages, stream, maxTokens);
-    }
-
-    private Dictionary<string, string[]> Errors(JsonObject body)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (body["model"] is not JsonValue model || !model.TryGetValue<string>(out var m) || string.IsNullOrWhiteSpace(m))
-        {
-            errors["model"] = ["The model field is required."];
-        }
-
-        if (body["messages"] is not JsonArray { Count: > 0 } messages || messages.Any(x => x?["role"] is not JsonValue))
-        {
-            errors["messages"] = ["The messages field must be a non-empty array of messages with a role."];
-        }
-
-        if (errors.Count == 0)
-        {
             errors["maxTokens"] = [$"At most {options.Value.MaxTokensLimit} completion tokens may be requested."];
         }
 
-        return errors;
+        if (model is null || messages is null || errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        var stream = body["stream"] is JsonValue s && s.TryGetValue<bool>(out var b) && b;
+        return (new ChatCall(model, messages, stream, maxTokens), errors);
     }
 
     /// <summary>The upstream's path and body: the client's own request when formats match, else its translation.</summary>
@@ -320,7 +313,7 @@ internal sealed partial class ChatGateway(
 internal sealed record ChatCall(string Model, JsonArray Messages, bool Stream, int MaxTokens);
 
 /// <summary>The state of one call while it runs.</summary>
-internal sealed class Exchange(HttpContext http, Caller caller, ChatCall call, ChatFormat format, LlmProvider provider, TagList tags)
+internal sealed class Exchange(HttpContext http, Caller caller, ChatCall call, ChatFormat format, LlmProvider provider, TagList tags, DateTimeOffset now)
 {
     public HttpContext Http { get; } = http;
     public Caller Caller { get; } = caller;
@@ -329,7 +322,7 @@ internal sealed class Exchange(HttpContext http, Caller caller, ChatCall call, C
     public LlmProvider Provider { get; } = provider;
     public TagList Tags { get; } = tags;
     public string Id { get; } = "chatcmpl-" + Guid.NewGuid().ToString("N");
-    public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    public long Created { get; } = now.ToUnixTimeSeconds();
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
     public bool Started { get; set; }
     public bool Completed { get; set; }

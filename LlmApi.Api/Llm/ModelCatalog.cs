@@ -11,7 +11,7 @@ internal sealed class ModelCatalog(UpstreamClient upstream)
     public async Task<IReadOnlyList<(string Id, JsonObject Raw)>> ListAsync(Caller caller, CancellationToken cancellationToken)
     {
         var target = upstream.Upstream ?? throw new InvalidOperationException("No model upstream is configured.");
-        using var response = await upstream.GetAsync(target.Provider == LlmProvider.Ollama ? "api/tags" : "v1/models", cancellationToken);
+        using var response = await upstream.GetAsync(ModelsPath(target), cancellationToken);
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
         var models = target.Provider == LlmProvider.Ollama
@@ -32,7 +32,7 @@ internal sealed class ModelCatalog(UpstreamClient upstream)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            using var response = await upstream.GetAsync(target.Provider == LlmProvider.Ollama ? "api/tags" : "v1/models", timeout.Token);
+            using var response = await upstream.GetAsync(ModelsPath(target), timeout.Token);
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
@@ -40,4 +40,6 @@ internal sealed class ModelCatalog(UpstreamClient upstream)
             return false;
         }
     }
+
+    private static string ModelsPath(LlmUpstream target) => target.Provider == LlmProvider.Ollama ? "api/tags" : "v1/models";
 }

@@ -18,6 +18,7 @@ internal sealed record UsageReport(string From, string To, string GroupBy, IRead
 internal static class UsageApi
 {
     public const int MaxDays = 366;
+    private const string DayFormat = "Dates are UTC days written yyyy-MM-dd.";
     private static readonly string[] GroupBys = ["day", "model", "key", "user"];
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
@@ -36,9 +37,14 @@ internal static class UsageApi
             return Problems.Invalid("groupBy", "groupBy must be day, model, key or user.");
         }
 
-        if (!TryDay(from, new DateOnly(today.Year, today.Month, 1), out var first) || !TryDay(to, today, out var last))
+        if (!TryDay(from, new DateOnly(today.Year, today.Month, 1), out var first))
         {
-            return Problems.Invalid(from is not null && !TryDay(from, today, out _) ? "from" : "to", "Dates are UTC days written yyyy-MM-dd.");
+            return Problems.Invalid("from", DayFormat);
+        }
+
+        if (!TryDay(to, today, out var last))
+        {
+            return Problems.Invalid("to", DayFormat);
         }
 
         if (first > last || last.DayNumber - first.DayNumber >= MaxDays)
