@@ -7,7 +7,7 @@ namespace LlmApi.Api.Infrastructure;
 /// <summary>
 /// The one place where exceptions become RFC 9457 problem+json. Handlers do not catch: bad input surfaces here as
 /// <see cref="BadHttpRequestException"/> (400, 413, 415), Redis outages and a full sign-in queue as 503 with Retry-After,
-/// everything else as a 500 without details.
+/// a failing model upstream as 502, everything else as a 500 without details.
 /// </summary>
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger)
     : IExceptionHandler
@@ -20,6 +20,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             RedisConnectionException or RedisTimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
             ServiceOverloadedException overloaded => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", overloaded.Message),
+            // The model upstream is the API's only outbound HTTP: a failed call to it is a bad gateway, not our fault.
+            HttpRequestException => (StatusCodes.Status502BadGateway, "Bad gateway", "The model upstream could not be reached or failed."),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
                 (StatusCodes.Status499ClientClosedRequest, "Client closed request", null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),

@@ -190,6 +190,8 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
             await response.AssertProblemAsync(HttpStatusCode.BadGateway);
             using var health = await client.GetAsync("/api/llm/health");
             await health.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", account.Token);
+            await models.AssertProblemAsync(HttpStatusCode.BadGateway);
         }
 
         var slow = new Dictionary<string, string?>(fixture.Settings) { ["Llm:Timeout"] = "00:00:01" };
