@@ -17,10 +17,10 @@ if (cacheError is not null)
 // Redis: the system of record for tenants, users and sessions. Kubernetes: a StatefulSet with a 5 Gi volume. Its
 // memory limit leaves room above maxmemory (512mb) for the append-only file rewrite, so Redis is not OOM-killed.
 var cache = builder.AddCache("cache", cacheMode, redisServerPath);
-if (cache.Resource is ContainerResource)
+if (cache.Resource is ContainerResource redis)
 {
     var redisPing = new[] { "sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG" };
-    builder.CreateResourceBuilder((ContainerResource)cache.Resource)
+    builder.CreateResourceBuilder(redis)
         .WithPersistentStorage("5Gi", "/data")
         .WithComputeResources(cpuRequest: "200m", memoryRequest: "256Mi", cpuLimit: "1000m", memoryLimit: "768Mi")
         .WithHardenedSecurityContext(runAsUser: 999, "/tmp")

@@ -7,6 +7,9 @@ namespace LlmApi.AppHost.Kubernetes;
 /// <summary>A file of the kustomize base and the Kubernetes objects it holds, in order.</summary>
 internal sealed record ManifestFile(string Name, IReadOnlyList<object> Objects);
 
+/// <summary>The files of the base, and the keys the generated Secret must hold (the secret parameters used).</summary>
+internal sealed record KubernetesManifests(IReadOnlyList<ManifestFile> Files, IReadOnlyList<string> SecretKeys);
+
 /// <summary>
 /// Maps the app model to Kubernetes objects. The mapping rules, all here:
 /// <list type="bullet">
@@ -31,7 +34,7 @@ internal sealed class KubernetesManifestGenerator(
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedBy = "llmapi-apphost";
 
-    public async Task<IReadOnlyList<ManifestFile>> GenerateAsync(CancellationToken cancellationToken)
+    public async Task<KubernetesManifests> GenerateAsync(CancellationToken cancellationToken)
     {
         var renderer = new ValueRenderer(cancellationToken);
         var files = new List<ManifestFile> { new("namespace.yaml", NamespaceObjects()) };
@@ -45,12 +48,8 @@ internal sealed class KubernetesManifestGenerator(
         }
 
         files.Add(new ManifestFile("kustomization.yaml", [Kustomization.For(environment, files.Select(f => f.Name).ToList())]));
-        Secrets = secretKeys.ToList();
-        return files;
+        return new KubernetesManifests(files, secretKeys.ToList());
     }
-
-    /// <summary>Keys the generated Secret must hold (the secret parameters the workloads use).</summary>
-    public IReadOnlyList<string> Secrets { get; private set; } = [];
 
     private IEnumerable<IResource> DeployableResources() =>
         model.Resources

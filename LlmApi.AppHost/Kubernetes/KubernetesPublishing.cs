@@ -28,10 +28,10 @@ internal static partial class KubernetesPublishing
             var started = Stopwatch.GetTimestamp();
             var output = OutputDirectory(context);
             var generator = new KubernetesManifestGenerator(context.Model, context.ExecutionContext, environment);
-            var files = await generator.GenerateAsync(context.CancellationToken);
-            await WriteAsync(output, files, generator.Secrets, context.CancellationToken);
+            var manifests = await generator.GenerateAsync(context.CancellationToken);
+            await WriteAsync(output, manifests.Files, manifests.SecretKeys, context.CancellationToken);
             var elapsed = Stopwatch.GetElapsedTime(started);
-            LogWritten(context.Logger, files.Count, output, elapsed.TotalMilliseconds);
+            LogWritten(context.Logger, manifests.Files.Count, output, elapsed.TotalMilliseconds);
         });
 
     /// <summary>
