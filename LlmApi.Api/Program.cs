@@ -29,8 +29,7 @@ app.MapUsersApi();
 app.MapTenantApi();
 app.MapOperatorApi();
 app.MapApiKeysApi();
-app.MapLlmApi();
-app.MapOpenAiApi();
+app.MapLlmGateway();
 app.MapUsageApi();
 
 app.Run();

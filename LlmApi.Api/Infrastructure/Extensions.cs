@@ -20,6 +20,7 @@ internal static class Extensions
 
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.AddLlmGateway(); // first: its OpenAI error writer must precede the default problem+json writer
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsConventions.Apply);
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddValidation();
@@ -55,7 +56,6 @@ internal static class Extensions
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<SessionStore>();
 
-        builder.AddLlmGateway();
         builder.AddOpenApiDocument();
     }
 }

@@ -7,6 +7,12 @@ internal static class ProblemDetailsConventions
 {
     public static void Apply(ProblemDetailsContext context)
     {
+        // Ollama's clients read a failure's message from "error"; on Ollama's own routes a problem carries it too.
+        if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Llm.Surfaces.OllamaSurface>() is not null)
+        {
+            context.ProblemDetails.Extensions["error"] = context.ProblemDetails.Detail ?? context.ProblemDetails.Title;
+        }
+
         if (context.ProblemDetails is not HttpValidationProblemDetails validation)
         {
             return;

@@ -1,5 +1,11 @@
 using LlmApi.Api.ApiKeys;
+using LlmApi.Api.Llm.Pipeline;
+using LlmApi.Api.Llm.Routing;
+using LlmApi.Api.Llm.Surfaces;
+using LlmApi.Api.Llm.Upstreams;
 using LlmApi.Api.Usage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace LlmApi.Api.Llm;
 
@@ -9,22 +15,44 @@ internal static class LlmGatewaySetup
     {
         builder.Services.AddOptions<LlmOptions>()
             .BindConfiguration(LlmOptions.Section)
+            // An alias may name one served model (a value) or several (a list); the binder only reads lists.
+            .Configure<IConfiguration>((options, configuration) => options.Aliases = ReadAliases(configuration.GetSection($"{LlmOptions.Section}:Aliases")))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
 
-        // A malformed connection string stops the process at start with a message naming it; a missing one leaves
-        // the API running, with the model routes answering 503.
-        builder.Services.AddSingleton(new ConfiguredUpstream(
-            LlmUpstream.FromConnectionString(builder.Configuration.GetConnectionString(LlmOptions.ConnectionName))));
-        // No retries and no client timeout here: a chat request is not idempotent, streams last as long as they
-        // last, and the gateway applies Llm:Timeout itself so it can tell a timeout (504) from a client leaving.
-        builder.Services.AddHttpClient<UpstreamClient>(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        // No retries and no client timeout on the HttpClient: a call is not idempotent, streams last as long as they
+        // last, and the gateway's pipeline decides timeouts and retries per upstream (UpstreamCaller).
+        builder.Services.AddHttpClient(UpstreamHttp.ClientName, http => http.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<UpstreamHttp>();
+        builder.Services.AddSingleton<UpstreamPool>();
+        builder.Services.AddSingleton<UpstreamHealthMonitor>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<UpstreamHealthMonitor>());
+        builder.Services.AddSingleton<ModelRouter>();
+        builder.Services.AddSingleton<UpstreamCaller>();
+        builder.Services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
+
+        // Before AddProblemDetails registers the default writer: the first writer that accepts a problem writes it.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, OpenAiErrorWriter>());
 
         builder.Services.AddSingleton<GatewayTelemetry>();
         builder.Services.AddSingleton<UsageLimiter>();
         builder.Services.AddSingleton<UsageStore>();
         builder.Services.AddSingleton<ApiKeyStore>();
-        builder.Services.AddScoped<ChatGateway>();
-        builder.Services.AddScoped<ModelCatalog>();
+        builder.Services.AddScoped<ModelGateway>();
     }
+
+    public static IEndpointRouteBuilder MapLlmGateway(this IEndpointRouteBuilder app)
+    {
+        app.MapLlmApi();
+        app.MapOpenAiApi();
+        app.MapOllamaApi();
+        return app;
+    }
+
+    private static Dictionary<string, string[]> ReadAliases(IConfigurationSection section) =>
+        section.GetChildren().ToDictionary(
+            alias => alias.Key,
+            alias => alias.Value is { } single ? [single] : alias.GetChildren().Select(c => c.Value ?? string.Empty).ToArray(),
+            StringComparer.Ordinal);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Tenants;
 using StackExchange.Redis;
 

@@ -98,4 +98,21 @@ public static class ApiCalls
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
         return problem;
     }
+
+    /// <summary>Asserts OpenAI's error shape (as on <c>/v1</c>): the status, JSON, and <c>error.message</c>, <c>type</c>, <c>code</c>.</summary>
+    public static async Task<JsonElement> AssertOpenAiErrorAsync(this HttpResponseMessage response, HttpStatusCode status, string? code = null)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("type").GetString()));
+        Assert.True(error.TryGetProperty("param", out _));
+        if (code is not null)
+        {
+            Assert.Equal(code, error.GetProperty("code").GetString());
+        }
+
+        return error;
+    }
 }

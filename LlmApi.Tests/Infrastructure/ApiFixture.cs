@@ -17,6 +17,12 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public ApiFactory Replica { get; private set; } = null!;
 
+    /// <summary>A model server speaking the OpenAI format under an SDK-style base URL with a path of its own.</summary>
+    public FakeUpstream OpenAiUpstream { get; private set; } = null!;
+
+    /// <summary>An instance whose one upstream (<c>oai</c>) speaks the OpenAI format, sharing Redis with the others.</summary>
+    public ApiFactory OpenAiBacked { get; private set; } = null!;
+
     /// <summary>The signing key both instances share (48 random bytes, base64).</summary>
     public string JwtSigningKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
 
@@ -34,22 +40,36 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public HttpClient CreateReplicaClient() => Replica.CreateClient();
 
+    public HttpClient CreateOpenAiBackedClient() => OpenAiBacked.CreateClient();
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartAsync();
         Upstream = await FakeUpstream.StartAsync();
+        OpenAiUpstream = await FakeUpstream.StartAsync("/openai/v1", ["gpt-test", "mistral", "gated", "embedder"]);
         Api = new ApiFactory(Settings);
         Replica = new ApiFactory(Settings);
+        var openAi = new Dictionary<string, string?>(Settings)
+        {
+            ["ConnectionStrings:llm"] = null,
+            ["Llm:Upstreams:oai:Endpoint"] = OpenAiUpstream.OpenAiUrl,
+            ["Llm:Upstreams:oai:Provider"] = "OpenAI",
+            ["Llm:Upstreams:oai:Key"] = "sk-upstream-secret-key",
+        };
+        OpenAiBacked = new ApiFactory(openAi);
         Api.StartServer();
         Replica.StartServer();
+        OpenAiBacked.StartServer();
     }
 
     public async Task DisposeAsync()
     {
         await Api.DisposeAsync();
         await Replica.DisposeAsync();
+        await OpenAiBacked.DisposeAsync();
         await Redis.DisposeAsync();
         await Upstream.DisposeAsync();
+        await OpenAiUpstream.DisposeAsync();
     }
 }
 

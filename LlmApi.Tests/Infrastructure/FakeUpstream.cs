@@ -2,37 +2,76 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace LlmApi.Tests.Infrastructure;
 
+/// <summary>What a test upstream does with every call, whatever the model.</summary>
+public enum UpstreamMode
+{
+    /// <summary>Answers as the model name says (see <see cref="FakeUpstream"/>).</summary>
+    Normal,
+
+    /// <summary>Every call fails with 500 (its model list still answers).</summary>
+    Failing,
+
+    /// <summary>Every call is refused with 429, as a saturated model server does.</summary>
+    Busy,
+}
+
 /// <summary>
-/// A small real HTTP server on loopback speaking the upstream wire formats: Ollama (<c>/api/chat</c>,
-/// <c>/api/tags</c>) and OpenAI (<c>/v1/chat/completions</c>, <c>/v1/models</c>), streaming included. The model name
-/// chooses the behaviour: any name answers "Hello from the model" in five chunks (prompt 10 tokens, one token per
-/// chunk, fewer when max tokens say so); <c>gated</c> streams one chunk and then waits for <see cref="ReleaseGate"/>;
-/// <c>endless</c> streams a chunk every 50 ms for 10 s, like a long generation, and records in
-/// <see cref="StreamAborted"/> when its client (the gateway) hangs up; <c>broken</c> fails with 500; <c>missing</c> is
-/// an unknown model (404); <c>garbage</c> answers 200 with HTML; <c>slow</c> waits 5 s before answering.
+/// A small real HTTP server on loopback speaking both upstream wire formats: Ollama (<c>/api/chat</c>,
+/// <c>/api/generate</c>, <c>/api/embed</c>, <c>/api/tags</c>, <c>/api/show</c>, <c>/api/ps</c>) and OpenAI under a base
+/// path (<c>{base}/chat/completions</c>, <c>/completions</c>, <c>/embeddings</c>, <c>/models</c>), streaming included.
+/// Any model answers "Hello from the model!" in five pieces (prompt 10 tokens, one token a piece, fewer when max tokens
+/// say so); offered tools, it calls the first with <c>{"city":"Paris"}</c>, and given a tool result it answers
+/// "The tool said: ..."; given images it answers "I see N image(s)"; asked for JSON it answers <c>{"greeting":"Hello"}</c>.
+/// Model names choose special behaviour: <c>gated</c> streams one piece and waits for <see cref="ReleaseGate"/> (and,
+/// not streamed, holds its answer until then); <c>endless</c> streams a piece every 50 ms for 10 s and records in
+/// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection;
+/// <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>slow</c> waits 5 s before answering.
+/// <see cref="Mode"/> makes every call fail, and <see cref="StopAsync"/> makes it refuse connections.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
     public const int PromptTokens = 10;
     public static readonly string[] Pieces = ["Hello", " from", " the", " model", "!"];
+    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "slow", "embedder"];
 
-    private readonly WebApplication _app;
+    private readonly string _openAiBase;
+    private WebApplication? _app;
     private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _port;
 
-    private FakeUpstream(WebApplication app) => _app = app;
+    private FakeUpstream(string openAiBase, IReadOnlyList<string> models)
+    {
+        _openAiBase = openAiBase;
+        Models = models;
+    }
 
-    public string Url { get; private set; } = string.Empty;
+    /// <summary>The server's root URL (Ollama's base).</summary>
+    public string Url => $"http://127.0.0.1:{_port}";
 
-    /// <summary>Every request body received, with its path, in order.</summary>
+    /// <summary>The OpenAI base URL, as an OpenAI SDK takes it.</summary>
+    public string OpenAiUrl => Url + _openAiBase;
+
+    public IReadOnlyList<string> Models { get; }
+
+    public UpstreamMode Mode { get; set; }
+
+    /// <summary>Every request received on a model route, with its path and body, in order.</summary>
     public ConcurrentQueue<(string Path, JsonObject Body)> Requests { get; } = new();
+
+    /// <summary>Model calls answered successfully.</summary>
+    public int Served => _served;
+
+    private int _served;
+
+    /// <summary>Calls being answered right now.</summary>
+    public int InFlight => _inFlight;
+
+    private int _inFlight;
 
     /// <summary>Completed when an endless stream could no longer be written: its client (the gateway) hung up.</summary>
     public TaskCompletionSource StreamAborted { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,53 +84,122 @@ public sealed class FakeUpstream : IAsyncDisposable
         StreamAborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public string ConnectionString(string provider) => $"Endpoint={Url};Provider={provider}";
+    public string ConnectionString(string provider) => $"Endpoint={(provider == "OpenAI" ? OpenAiUrl : Url)};Provider={provider}";
 
-    public static async Task<FakeUpstream> StartAsync()
+    /// <summary>Starts a test upstream; its OpenAI routes live under <paramref name="openAiBase"/>.</summary>
+    public static async Task<FakeUpstream> StartAsync(string openAiBase = "/v1", IReadOnlyList<string>? models = null)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var fake = new FakeUpstream(app);
-        app.MapGet("/api/tags", () => Results.Json(new JsonObject
-        {
-            ["models"] = new JsonArray(new JsonObject { ["name"] = "llama3", ["model"] = "llama3" }, new JsonObject { ["name"] = "mistral", ["model"] = "mistral" }),
-        }));
-        app.MapGet("/v1/models", () => Results.Json(new JsonObject
-        {
-            ["object"] = "list",
-            ["data"] = new JsonArray(
-                new JsonObject { ["id"] = "llama3", ["object"] = "model", ["created"] = 1, ["owned_by"] = "test" },
-                new JsonObject { ["id"] = "mistral", ["object"] = "model", ["created"] = 1, ["owned_by"] = "test" }),
-        }));
-        app.MapPost("/api/chat", (HttpContext http) => fake.ChatAsync(http, openAi: false));
-        app.MapPost("/v1/chat/completions", (HttpContext http) => fake.ChatAsync(http, openAi: true));
-        await app.StartAsync();
-        fake.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var fake = new FakeUpstream(openAiBase, models ?? ModelNames);
+        await fake.StartOnAsync(0);
         return fake;
     }
 
-    private async Task ChatAsync(HttpContext http, bool openAi)
+    /// <summary>Stops listening: connections are refused from now on, as from a server that went down.</summary>
+    public async Task StopAsync()
+    {
+        ReleaseGate();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Listens again on the same port, as a server that came back.</summary>
+    public Task RestartAsync() => StartOnAsync(_port);
+
+    private async Task StartOnAsync(int port)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapGet("/api/tags", () => Results.Json(new JsonObject
+        {
+            ["models"] = new JsonArray([.. Models.Select(m => (JsonNode)new JsonObject
+            {
+                ["name"] = m, ["model"] = m, ["modified_at"] = "2026-01-01T00:00:00Z", ["size"] = 1000, ["digest"] = "sha256:00",
+                ["details"] = new JsonObject { ["family"] = "test" },
+            })]),
+        }));
+        app.MapPost("/api/show", () => Results.Json(new JsonObject { ["modelfile"] = "FROM test", ["details"] = new JsonObject { ["family"] = "test" }, ["capabilities"] = new JsonArray("completion", "tools") }));
+        app.MapGet("/api/ps", () => Results.Json(new JsonObject { ["models"] = new JsonArray(new JsonObject { ["name"] = Models[0], ["model"] = Models[0], ["size_vram"] = 1 }) }));
+        app.MapGet(_openAiBase + "/models", () => Results.Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = new JsonArray([.. Models.Select(m => (JsonNode)new JsonObject { ["id"] = m, ["object"] = "model", ["created"] = 1, ["owned_by"] = "test" })]),
+        }));
+        app.MapPost("/api/chat", (HttpContext http) => GenerateAsync(http, openAi: false, chat: true));
+        app.MapPost("/api/generate", (HttpContext http) => GenerateAsync(http, openAi: false, chat: false));
+        app.MapPost(_openAiBase + "/chat/completions", (HttpContext http) => GenerateAsync(http, openAi: true, chat: true));
+        app.MapPost(_openAiBase + "/completions", (HttpContext http) => GenerateAsync(http, openAi: true, chat: false));
+        app.MapPost("/api/embed", (HttpContext http) => EmbedAsync(http, openAi: false));
+        app.MapPost(_openAiBase + "/embeddings", (HttpContext http) => EmbedAsync(http, openAi: true));
+        await app.StartAsync();
+        _app = app;
+        _port = new Uri(app.Urls.First()).Port;
+    }
+
+    private async Task<JsonObject?> ReceiveAsync(HttpContext http)
     {
         // Read to the end of the body: Kestrel notices a client hanging up only once the request is fully read.
         var body = JsonNode.Parse(await new StreamReader(http.Request.Body).ReadToEndAsync())!.AsObject();
         Requests.Enqueue((http.Request.Path, body));
-        var model = body["model"]!.GetValue<string>();
-        var stream = body["stream"]?.GetValue<bool>() == true;
-        var maxTokens = (openAi ? body["max_tokens"] ?? body["max_completion_tokens"] : body["options"]?["num_predict"])?.GetValue<int>() ?? int.MaxValue;
-        var pieces = Pieces.Take(Math.Min(Pieces.Length, maxTokens)).ToArray();
+        if (Mode != UpstreamMode.Normal)
+        {
+            http.Response.StatusCode = Mode == UpstreamMode.Busy ? 429 : 500;
+            return null;
+        }
 
+        return body;
+    }
+
+    private async Task EmbedAsync(HttpContext http, bool openAi)
+    {
+        if (await ReceiveAsync(http) is not { } body)
+        {
+            return;
+        }
+
+        var inputs = body["input"] is JsonArray list ? list.Count : 1;
+        var vectors = Enumerable.Range(0, inputs).Select(i => new JsonArray(0.5, -0.25, i)).ToList();
+        Interlocked.Increment(ref _served);
+        await http.Response.WriteAsJsonAsync(openAi
+            ? new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray([.. vectors.Select((v, i) => (JsonNode)new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = v })]),
+                ["model"] = body["model"]!.GetValue<string>(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 2 * inputs, ["total_tokens"] = 2 * inputs },
+            }
+            : new JsonObject { ["model"] = body["model"]!.GetValue<string>(), ["embeddings"] = new JsonArray([.. vectors]), ["prompt_eval_count"] = 2 * inputs });
+    }
+
+    private async Task GenerateAsync(HttpContext http, bool openAi, bool chat)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            if (await ReceiveAsync(http) is { } body)
+            {
+                await AnswerAsync(http, body, openAi, chat);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext http, JsonObject body, bool openAi, bool chat)
+    {
+        var model = body["model"]!.GetValue<string>();
+        var stream = body["stream"]?.GetValue<bool>() ?? !openAi;
+        var maxTokens = (openAi ? body["max_tokens"] ?? body["max_completion_tokens"] : body["options"]?["num_predict"])?.GetValue<int>() ?? int.MaxValue;
         switch (model)
         {
             case "broken":
                 http.Response.StatusCode = 500;
-                return;
-            case "missing":
-                http.Response.StatusCode = 404;
-                await http.Response.WriteAsJsonAsync(openAi
-                    ? new JsonObject { ["error"] = new JsonObject { ["message"] = "The model 'missing' does not exist" } }
-                    : new JsonObject { ["error"] = "model 'missing' not found" });
                 return;
             case "garbage":
                 await http.Response.WriteAsync("<html>not a model server</html>");
@@ -99,27 +207,16 @@ public sealed class FakeUpstream : IAsyncDisposable
             case "slow":
                 await Task.Delay(TimeSpan.FromSeconds(5), http.RequestAborted);
                 break;
+            case "gated" when !stream:
+                await _gate.Task.WaitAsync(http.RequestAborted);
+                break;
         }
 
+        var (pieces, toolCall) = Reply(body, openAi, chat, maxTokens);
+        Interlocked.Increment(ref _served);
         if (!stream)
         {
-            var text = string.Concat(pieces);
-            await http.Response.WriteAsJsonAsync(openAi
-                ? new JsonObject
-                {
-                    ["id"] = "chatcmpl-test", ["object"] = "chat.completion", ["created"] = 1, ["model"] = model,
-                    ["choices"] = new JsonArray(new JsonObject
-                    {
-                        ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text }, ["finish_reason"] = "stop",
-                    }),
-                    ["usage"] = new JsonObject { ["prompt_tokens"] = PromptTokens, ["completion_tokens"] = pieces.Length, ["total_tokens"] = PromptTokens + pieces.Length },
-                }
-                : new JsonObject
-                {
-                    ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z",
-                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
-                    ["done"] = true, ["done_reason"] = "stop", ["prompt_eval_count"] = PromptTokens, ["eval_count"] = pieces.Length,
-                });
+            await http.Response.WriteAsJsonAsync(Whole(model, string.Concat(pieces), pieces.Length, toolCall, openAi, chat));
             return;
         }
 
@@ -131,7 +228,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             {
                 for (var i = 0; i < 200; i++)
                 {
-                    await WriteChunkAsync(http, openAi, model, " more");
+                    await WriteLineAsync(http, Piece(model, " more", openAi, chat));
                     await Task.Delay(50, http.RequestAborted);
                 }
             }
@@ -145,47 +242,176 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         for (var i = 0; i < pieces.Length; i++)
         {
-            await WriteChunkAsync(http, openAi, model, pieces[i]);
+            await WriteLineAsync(http, Piece(model, pieces[i], openAi, chat));
             if (model == "gated" && i == 0)
             {
                 await _gate.Task.WaitAsync(http.RequestAborted);
+            }
+
+            if (model == "cutoff" && i == 1)
+            {
+                http.Abort();
+                return;
+            }
+        }
+
+        if (toolCall is not null)
+        {
+            if (openAi)
+            {
+                // OpenAI streams a tool call's arguments in fragments.
+                await WriteLineAsync(http, Sse(Chunk(model, new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["id"] = "call_abc", ["type"] = "function", ["function"] = new JsonObject { ["name"] = toolCall, ["arguments"] = "{\"city\":" },
+                }) }, null)));
+                await WriteLineAsync(http, Sse(Chunk(model, new JsonObject { ["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = "\"Paris\"}" },
+                }) }, null)));
+            }
+            else
+            {
+                await WriteLineAsync(http, new JsonObject
+                {
+                    ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["done"] = false,
+                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "", ["tool_calls"] = OllamaToolCalls(toolCall) },
+                }.ToJsonString());
             }
         }
 
         if (openAi)
         {
-            await WriteLineAsync(http, "data: " + new JsonObject
+            var finish = chat ? Chunk(model, new JsonObject(), toolCall is null ? "stop" : "tool_calls") : TextChunk(model, "", "stop");
+            await WriteLineAsync(http, Sse(finish));
+            if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
             {
-                ["id"] = "chatcmpl-test", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = model,
-                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "stop" }),
-            }.ToJsonString() + "\n");
-            await WriteLineAsync(http, "data: " + new JsonObject
-            {
-                ["id"] = "chatcmpl-test", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = model, ["choices"] = new JsonArray(),
-                ["usage"] = new JsonObject { ["prompt_tokens"] = PromptTokens, ["completion_tokens"] = pieces.Length, ["total_tokens"] = PromptTokens + pieces.Length },
-            }.ToJsonString() + "\n");
+                var usage = new JsonObject
+                {
+                    ["id"] = "chatcmpl-test", ["object"] = chat ? "chat.completion.chunk" : "text_completion", ["created"] = 1, ["model"] = model, ["choices"] = new JsonArray(),
+                    ["usage"] = Usage(pieces.Length),
+                };
+                await WriteLineAsync(http, Sse(usage));
+            }
+
             await WriteLineAsync(http, "data: [DONE]\n");
         }
         else
         {
-            await WriteLineAsync(http, new JsonObject
+            var final = new JsonObject
             {
-                ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "" },
-                ["done"] = true, ["done_reason"] = "stop", ["prompt_eval_count"] = PromptTokens, ["eval_count"] = pieces.Length,
-            }.ToJsonString());
+                ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["done"] = true, ["done_reason"] = "stop",
+                ["prompt_eval_count"] = PromptTokens, ["eval_count"] = pieces.Length,
+            };
+            final[chat ? "message" : "response"] = chat ? new JsonObject { ["role"] = "assistant", ["content"] = "" } : "";
+            await WriteLineAsync(http, final.ToJsonString());
         }
     }
 
-    private static Task WriteChunkAsync(HttpContext http, bool openAi, string model, string piece) => WriteLineAsync(http, openAi
-        ? "data: " + new JsonObject
+    /// <summary>What the model says: text pieces, or a call of the first offered tool.</summary>
+    private static (string[] Pieces, string? ToolCall) Reply(JsonObject body, bool openAi, bool chat, int maxTokens)
+    {
+        var messages = body["messages"] as JsonArray ?? [];
+        var last = messages.Count > 0 ? messages[^1] : null;
+        var images = openAi
+            ? messages.Sum(m => m?["content"] is JsonArray parts ? parts.Count(p => p?["type"]?.GetValue<string>() == "image_url") : 0)
+            : messages.Sum(m => (m?["images"] as JsonArray)?.Count ?? 0) + ((body["images"] as JsonArray)?.Count ?? 0);
+        var wantsJson = body["format"] is not null || body["response_format"] is not null;
+        if (chat && last?["role"]?.GetValue<string>() == "tool")
         {
-            ["id"] = "chatcmpl-test", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = model,
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece }, ["finish_reason"] = null }),
-        }.ToJsonString() + "\n"
+            return (["The tool said: " + last["content"]!.GetValue<string>()], null);
+        }
+
+        if (chat && body["tools"] is JsonArray { Count: > 0 } tools)
+        {
+            return ([], tools[0]!["function"]!["name"]!.GetValue<string>());
+        }
+
+        if (images > 0)
+        {
+            return ([$"I see {images} image(s)"], null);
+        }
+
+        if (wantsJson)
+        {
+            return (["{\"greeting\":\"Hello\"}"], null);
+        }
+
+        return (Pieces.Take(Math.Min(Pieces.Length, maxTokens)).ToArray(), null);
+    }
+
+    private static JsonObject Whole(string model, string text, int tokens, string? toolCall, bool openAi, bool chat)
+    {
+        if (openAi)
+        {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = toolCall is null ? text : null };
+            if (toolCall is not null)
+            {
+                message["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = "call_abc", ["type"] = "function", ["function"] = new JsonObject { ["name"] = toolCall, ["arguments"] = "{\"city\":\"Paris\"}" },
+                });
+            }
+
+            return new JsonObject
+            {
+                ["id"] = "chatcmpl-test", ["object"] = chat ? "chat.completion" : "text_completion", ["created"] = 1, ["model"] = model,
+                ["choices"] = new JsonArray(chat
+                    ? new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = toolCall is null ? "stop" : "tool_calls" }
+                    : new JsonObject { ["index"] = 0, ["text"] = text, ["finish_reason"] = "stop" }),
+                ["usage"] = Usage(tokens),
+            };
+        }
+
+        var answer = new JsonObject
+        {
+            ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["done"] = true, ["done_reason"] = "stop",
+            ["prompt_eval_count"] = PromptTokens, ["eval_count"] = tokens,
+        };
+        if (chat)
+        {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = text };
+            if (toolCall is not null)
+            {
+                message["tool_calls"] = OllamaToolCalls(toolCall);
+            }
+
+            answer["message"] = message;
+        }
+        else
+        {
+            answer["response"] = text;
+        }
+
+        return answer;
+    }
+
+    private static JsonArray OllamaToolCalls(string name) =>
+        new(new JsonObject { ["function"] = new JsonObject { ["name"] = name, ["arguments"] = new JsonObject { ["city"] = "Paris" } } });
+
+    private static JsonObject Usage(int completion) =>
+        new() { ["prompt_tokens"] = PromptTokens, ["completion_tokens"] = completion, ["total_tokens"] = PromptTokens + completion };
+
+    private static string Piece(string model, string piece, bool openAi, bool chat) => openAi
+        ? Sse(chat ? Chunk(model, new JsonObject { ["content"] = piece }, null) : TextChunk(model, piece, null))
         : new JsonObject
         {
-            ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = piece }, ["done"] = false,
-        }.ToJsonString());
+            ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["done"] = false,
+            [chat ? "message" : "response"] = chat ? new JsonObject { ["role"] = "assistant", ["content"] = piece } : piece,
+        }.ToJsonString();
+
+    private static JsonObject Chunk(string model, JsonObject delta, string? finish) => new()
+    {
+        ["id"] = "chatcmpl-test", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+    };
+
+    private static JsonObject TextChunk(string model, string text, string? finish) => new()
+    {
+        ["id"] = "cmpl-test", ["object"] = "text_completion", ["created"] = 1, ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = text, ["finish_reason"] = finish }),
+    };
+
+    private static string Sse(JsonObject chunk) => "data: " + chunk.ToJsonString() + "\n";
 
     private static async Task WriteLineAsync(HttpContext http, string line)
     {
@@ -193,9 +419,5 @@ public sealed class FakeUpstream : IAsyncDisposable
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        ReleaseGate();
-        await _app.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await StopAsync();
 }

@@ -36,10 +36,10 @@ public sealed class ApiKeyTests(ApiFixture fixture)
         var (_, key) = await client.CreateKeyAsync(admin.Token, new { name = "only llama", models = new[] { "llama3" } });
 
         using var other = await client.SendAsync(LlmCalls.OpenAiChat(key, model: "mistral"));
-        await other.AssertProblemAsync(HttpStatusCode.Forbidden);
+        await other.AssertOpenAiErrorAsync(HttpStatusCode.Forbidden, "model_not_allowed");
         using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", key);
         var ids = (await models.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
-        Assert.Equal(["llama3"], ids);
+        Assert.Equal(["llama3:latest"], ids); // the untagged name is the same model as its :latest
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class ApiKeyTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.NoContent, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
 
         using var after = await replica.SendAsync(LlmCalls.OpenAiChat(key));
-        await after.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        await after.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
         Assert.Equal(HttpStatusCode.NotFound, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
     }
 
@@ -72,7 +72,7 @@ public sealed class ApiKeyTests(ApiFixture fixture)
         foreach (var forged in new[] { wrongSecret, otherTenant, "llmk_garbage" })
         {
             using var response = await client.SendAsync(LlmCalls.OpenAiChat(forged));
-            await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+            await response.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
         }
 
         // A key is for model routes only: it does not open the user API.

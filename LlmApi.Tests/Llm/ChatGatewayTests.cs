@@ -63,7 +63,9 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         using var client = fixture.CreateClient();
         var account = await client.RegisterAsync();
 
-        using var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, stream: true));
+        using var request = ApiCalls.Request(HttpMethod.Post, "/v1/chat/completions", account.Token,
+            new { model = "llama3", messages = LlmCalls.Messages(), stream = true, stream_options = new { include_usage = true } });
+        using var response = await client.SendStreamingAsync(request);
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
@@ -77,28 +79,48 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task With_an_openai_upstream_both_formats_work()
+    public async Task A_stream_without_include_usage_ends_without_a_usage_chunk_and_is_still_metered()
     {
-        var settings = new Dictionary<string, string?>(fixture.Settings) { ["ConnectionStrings:llm"] = fixture.Upstream.ConnectionString("OpenAI") };
-        await using var api = new ApiFactory(settings);
-        api.StartServer();
-        using var client = api.CreateClient();
+        using var client = fixture.CreateClient();
+        using var openAiBacked = fixture.CreateOpenAiBackedClient();
         var account = await client.RegisterAsync();
 
-        using var openAi = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, stream: true));
+        foreach (var (api, model) in new[] { (client, "llama3"), (openAiBacked, "mistral") })
+        {
+            using var response = await api.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, model: model, stream: true));
+            var sse = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("\"usage\"", sse, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", sse, StringComparison.Ordinal);
+        }
+
+        // The OpenAI-format upstream was still asked for usage, and both calls were counted.
+        Assert.True(fixture.OpenAiUpstream.Requests.Last().Body["stream_options"]!["include_usage"]!.GetValue<bool>());
+        using var usage = await client.SendAsync(HttpMethod.Get, "/api/usage?groupBy=model", account.Token);
+        var total = (await usage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");
+        Assert.Equal(2, total.GetProperty("requests").GetInt64());
+        Assert.Equal(2 * FakeUpstream.Pieces.Length, total.GetProperty("completionTokens").GetInt64());
+    }
+
+    [Fact]
+    public async Task With_an_openai_upstream_both_formats_work()
+    {
+        using var client = fixture.CreateOpenAiBackedClient();
+        var account = await client.RegisterAsync();
+
+        using var openAi = await client.SendStreamingAsync(ApiCalls.Request(HttpMethod.Post, "/v1/chat/completions", account.Token,
+            new { model = "mistral", messages = LlmCalls.Messages(), stream = true, stream_options = new { include_usage = true } }));
         var sse = await openAi.Content.ReadAsStringAsync();
         Assert.Contains("\"usage\"", sse, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", sse, StringComparison.Ordinal);
-        Assert.True(fixture.Upstream.Requests.Last().Body["stream_options"]!["include_usage"]!.GetValue<bool>());
 
-        using var ollama = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, stream: true));
+        using var ollama = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "mistral", stream: true));
         var lines = (await ollama.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(string.Concat(FakeUpstream.Pieces), string.Concat(lines.Select(l => l.GetProperty("message").GetProperty("content").GetString())));
         Assert.Equal(FakeUpstream.Pieces.Length, lines[^1].GetProperty("eval_count").GetInt32());
 
         using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", account.Token);
         var ids = (await models.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
-        Assert.Equal(["llama3", "mistral"], ids);
+        Assert.Equal(fixture.OpenAiUpstream.Models.Order(StringComparer.Ordinal), ids);
     }
 
     [Fact]
@@ -157,7 +179,7 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         using var missing = await client.SendAsync(HttpMethod.Get, "/api/llm/models", account.Token);
         await missing.AssertProblemAsync(HttpStatusCode.Forbidden);
         using var noToken = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "llama3", messages = LlmCalls.Messages() });
-        await noToken.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        await noToken.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
     }
 
     [Fact]
@@ -167,31 +189,42 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         var account = await client.RegisterAsync();
 
         using var broken = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "broken"));
-        await broken.AssertProblemAsync(HttpStatusCode.BadGateway);
+        await broken.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_error");
         using var missing = await client.SendAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "missing"));
         var problem = await missing.AssertProblemAsync(HttpStatusCode.NotFound);
         Assert.Contains("missing", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         using var garbage = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "garbage"));
-        await garbage.AssertProblemAsync(HttpStatusCode.BadGateway);
+        await garbage.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
         using var invalid = await client.SendAsync(HttpMethod.Post, "/v1/chat/completions", account.Token, new { model = "llama3" });
-        await invalid.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var error = await invalid.AssertOpenAiErrorAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("messages", error.GetProperty("param").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
     }
 
     [Fact]
-    public async Task An_unreachable_upstream_is_502_and_a_slow_one_504()
+    public async Task An_unreachable_upstream_is_reported_down_and_a_slow_one_is_504()
     {
-        var unreachable = new Dictionary<string, string?>(fixture.Settings) { ["ConnectionStrings:llm"] = "Endpoint=http://127.0.0.1:9;Provider=Ollama" };
+        var unreachable = new Dictionary<string, string?>(fixture.Settings)
+        {
+            ["ConnectionStrings:llm"] = "Endpoint=http://127.0.0.1:9;Provider=Ollama",
+            ["Llm:Health:ProbeInterval"] = "00:00:01",
+        };
         await using (var api = new ApiFactory(unreachable))
         {
             api.StartServer();
             using var client = api.CreateClient();
             var account = await client.RegisterAsync();
+
+            // Nothing answers there, so its model list was never read: it serves no model yet.
             using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token));
-            await response.AssertProblemAsync(HttpStatusCode.BadGateway);
+            await response.AssertOpenAiErrorAsync(HttpStatusCode.NotFound, "model_not_found");
+            await Eventually.MatchAsync(async () => (await client.GetAsync("/api/llm/health")).StatusCode, s => s == HttpStatusCode.ServiceUnavailable,
+                TimeSpan.FromSeconds(10), "the failed probe takes the upstream out");
             using var health = await client.GetAsync("/api/llm/health");
-            await health.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            var problem = await health.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("Down", problem.GetProperty("upstreams")[0].GetProperty("state").GetString());
             using var models = await client.SendAsync(HttpMethod.Get, "/v1/models", account.Token);
-            await models.AssertProblemAsync(HttpStatusCode.BadGateway);
+            Assert.Equal(0, (await models.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").GetArrayLength());
         }
 
         var slow = new Dictionary<string, string?>(fixture.Settings) { ["Llm:Timeout"] = "00:00:01" };
@@ -201,7 +234,7 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
             using var client = api.CreateClient();
             var account = await client.RegisterAsync();
             using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "slow"));
-            await response.AssertProblemAsync(HttpStatusCode.GatewayTimeout);
+            await response.AssertOpenAiErrorAsync(HttpStatusCode.GatewayTimeout, "upstream_timeout");
         }
     }
 
@@ -216,7 +249,7 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         request.Headers.Add("x-tenant-id", account.TenantId.ToString());
         using var models = await client.SendAsync(request);
         var body = await models.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(2, body.GetProperty("models").GetArrayLength());
+        Assert.Equal(FakeUpstream.ModelNames.Length, body.GetProperty("models").GetArrayLength());
     }
 
     [Fact]

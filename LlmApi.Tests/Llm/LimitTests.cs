@@ -28,9 +28,8 @@ public sealed class LimitTests(ApiFixture fixture)
             }
 
             var refused = responses.First(r => r.StatusCode == HttpStatusCode.TooManyRequests);
-            var problem = await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests);
-            Assert.Equal("requestsPerMinute", problem.GetProperty("limit").GetString());
-            Assert.Equal("tenant", problem.GetProperty("scope").GetString());
+            var error = await refused.AssertOpenAiErrorAsync(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+            Assert.Contains("tenant's requestsPerMinute", error.GetProperty("message").GetString(), StringComparison.Ordinal);
             Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 1, 60);
         }
         finally
@@ -95,8 +94,8 @@ public sealed class LimitTests(ApiFixture fixture)
         await reader.ReadLineAsync(); // the first call is in flight
 
         using var second = await client.SendAsync(LlmCalls.OpenAiChat(busy.Token));
-        var problem = await second.AssertProblemAsync(HttpStatusCode.TooManyRequests);
-        Assert.Equal("concurrentRequests", problem.GetProperty("limit").GetString());
+        var error = await second.AssertOpenAiErrorAsync(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+        Assert.Contains("concurrentRequests", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         using var other = await client.SendAsync(LlmCalls.OpenAiChat(bystander.Token));
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
 
@@ -121,7 +120,8 @@ public sealed class LimitTests(ApiFixture fixture)
             statuses.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
-                Assert.Equal("key", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("scope").GetString());
+                var error = await response.AssertOpenAiErrorAsync(HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+                Assert.StartsWith("The key's", error.GetProperty("message").GetString(), StringComparison.Ordinal);
             }
         }
 

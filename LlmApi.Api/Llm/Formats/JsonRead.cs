@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmApi.Api.Llm.Formats;
+
+/// <summary>Typed reads of JSON nodes that answer null for a value of another type, instead of throwing.</summary>
+internal static class JsonRead
+{
+    public static string? String(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    public static bool? Bool(JsonNode? node) => node is JsonValue value && value.TryGetValue<bool>(out var flag) ? flag : null;
+
+    public static double? Number(JsonNode? node) =>
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<double>(out var number) ? number : null;
+
+    /// <summary>An integral number in the range of <see cref="int"/>, or null.</summary>
+    public static int? Int(JsonNode? node) =>
+        Number(node) is { } number && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+
+    /// <summary>True when the member is present with a value other than null.</summary>
+    public static bool Has(JsonObject body, string name) => body.TryGetPropertyValue(name, out var value) && value is not null;
+
+    /// <summary>The members present with a value other than null.</summary>
+    public static IEnumerable<string> Present(JsonObject body) => body.Where(p => p.Value is not null).Select(p => p.Key);
+
+    public static JsonNode? Clone(JsonNode? node) => node?.DeepClone();
+
+    /// <summary>A member of an object; null when absent or when the node is not an object (where the indexer would throw).</summary>
+    public static JsonNode? Get(this JsonNode? node, string name) => node is JsonObject obj && obj.TryGetPropertyValue(name, out var value) ? value : null;
+}

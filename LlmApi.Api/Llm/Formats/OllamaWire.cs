@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmApi.Api.Llm.Formats;
+
+/// <summary>Ollama's wire format: whole answers and NDJSON chunks read into the shared model, and written from it.</summary>
+internal static class OllamaWire
+{
+    public static TokenUsage Usage(JsonNode node) => new(JsonRead.Int(node["prompt_eval_count"]) ?? 0, JsonRead.Int(node["eval_count"]) ?? 0);
+
+    /// <summary>A whole chat or generate answer (they differ in where the text is: <c>message.content</c> or <c>response</c>).</summary>
+    public static Completion ReadAnswer(JsonObject answer)
+    {
+        var delta = ReadChunk(answer);
+        var completion = new Completion
+        {
+            Text = delta.Text ?? string.Empty,
+            Thinking = delta.Thinking,
+            FinishReason = delta.FinishReason ?? FinishReasons.Stop,
+            Usage = delta.Usage ?? TokenUsage.None,
+        };
+        completion.ToolCalls.AddRange((delta.ToolCalls ?? []).Select(c => new ToolCall(c.Id!, c.Name ?? string.Empty, c.Arguments ?? "{}")));
+        return completion;
+    }
+
+    /// <summary>One NDJSON line of a chat or generate stream.</summary>
+    public static Delta ReadChunk(string line) =>
+        ReadChunk(JsonNode.Parse(line) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object."));
+
+    private static Delta ReadChunk(JsonObject chunk)
+    {
+        var message = chunk["message"];
+        var done = JsonRead.Bool(chunk["done"]) == true;
+        var delta = new Delta
+        {
+            Text = JsonRead.String(message.Get("content")) ?? JsonRead.String(chunk["response"]),
+            Thinking = JsonRead.String(message.Get("thinking")) ?? JsonRead.String(chunk["thinking"]),
+            End = done,
+            FinishReason = done ? FinishReasons.FromOllama(JsonRead.String(chunk["done_reason"])) : null,
+            Usage = done ? Usage(chunk) : null,
+        };
+        if (message.Get("tool_calls") is JsonArray { Count: > 0 } calls)
+        {
+            delta.ToolCalls = [.. calls.Select((c, i) => new ToolCallDelta(i, OpenAiWire.NewCallId(), JsonRead.String(c.Get("function").Get("name")),
+                c.Get("function").Get("arguments")?.ToJsonString() ?? "{}"))];
+        }
+
+        return delta;
+    }
+
+    /// <summary>A whole answer: chat (<c>message</c>) or generate (<c>response</c>).</summary>
+    public static JsonObject WriteAnswer(Completion completion, string model, DateTimeOffset now, bool chat)
+    {
+        var answer = Header(model, now);
+        if (chat)
+        {
+            answer["message"] = Message(completion.Text, completion.Thinking, completion.ToolCalls.Select(c => (c.Name, c.Arguments)));
+        }
+        else
+        {
+            answer["response"] = completion.Text;
+            if (completion.Thinking is { Length: > 0 } thinking)
+            {
+                answer["thinking"] = thinking;
+            }
+        }
+
+        return Final(answer, completion.FinishReason, completion.Usage);
+    }
+
+    /// <summary>A chunk carrying generated text, reasoning or complete tool calls.</summary>
+    public static JsonObject WriteChunk(string model, DateTimeOffset now, bool chat, string? text, string? thinking, IEnumerable<(string Name, string Arguments)> toolCalls)
+    {
+        var chunk = Header(model, now);
+        if (chat)
+        {
+            chunk["message"] = Message(text ?? string.Empty, thinking, toolCalls);
+        }
+        else
+        {
+            chunk["response"] = text ?? string.Empty;
+            if (thinking is { Length: > 0 })
+            {
+                chunk["thinking"] = thinking;
+            }
+        }
+
+        chunk["done"] = false;
+        return chunk;
+    }
+
+    /// <summary>The last chunk of a stream: done, why, and the token counts.</summary>
+    public static JsonObject WriteFinal(string model, DateTimeOffset now, bool chat, string finishReason, TokenUsage usage)
+    {
+        var chunk = Header(model, now);
+        if (chat)
+        {
+            chunk["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Empty };
+        }
+        else
+        {
+            chunk["response"] = string.Empty;
+        }
+
+        return Final(chunk, finishReason, usage);
+    }
+
+    /// <summary>Timestamps as Ollama writes them: RFC 3339 with an offset, never escaped.</summary>
+    public static string Timestamp(DateTimeOffset now) => now.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", CultureInfo.InvariantCulture);
+
+    private static JsonObject Header(string model, DateTimeOffset now) => new() { ["model"] = model, ["created_at"] = Timestamp(now) };
+
+    private static JsonObject Final(JsonObject answer, string finishReason, TokenUsage usage)
+    {
+        answer["done"] = true;
+        answer["done_reason"] = FinishReasons.ToOllama(finishReason);
+        answer["prompt_eval_count"] = usage.PromptTokens;
+        answer["eval_count"] = usage.CompletionTokens;
+        return answer;
+    }
+
+    private static JsonObject Message(string text, string? thinking, IEnumerable<(string Name, string Arguments)> toolCalls)
+    {
+        var message = new JsonObject { ["role"] = "assistant", ["content"] = text };
+        if (thinking is { Length: > 0 })
+        {
+            message["thinking"] = thinking;
+        }
+
+        var calls = toolCalls.Select(c => (JsonNode)new JsonObject
+        {
+            ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = Arguments(c.Arguments) },
+        }).ToArray();
+        if (calls.Length > 0)
+        {
+            message["tool_calls"] = new JsonArray(calls);
+        }
+
+        return message;
+    }
+
+    /// <summary>OpenAI sends arguments as JSON text, Ollama as an object; text that is not an object stays text.</summary>
+    private static JsonNode Arguments(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject ?? (JsonNode)text;
+        }
+        catch (JsonException)
+        {
+            return text;
+        }
+    }
+}

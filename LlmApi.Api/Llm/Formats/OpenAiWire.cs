@@ -1,0 +1,145 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmApi.Api.Llm.Formats;
+
+/// <summary>OpenAI's wire format: whole answers and stream chunks read into the shared model, and written from it.</summary>
+internal static class OpenAiWire
+{
+    public const string Done = "[DONE]";
+
+    public static TokenUsage? Usage(JsonNode? node) => node.Get("usage") is JsonObject usage
+        ? new TokenUsage(JsonRead.Int(usage["prompt_tokens"]) ?? 0, JsonRead.Int(usage["completion_tokens"]) ?? 0)
+        : null;
+
+    public static Completion ReadChat(JsonObject answer)
+    {
+        var choice = FirstChoice(answer) ?? throw new JsonException("The answer has no choices.");
+        var message = choice["message"] as JsonObject ?? throw new JsonException("The choice has no message.");
+        var completion = new Completion
+        {
+            Text = JsonRead.String(message["content"]) ?? string.Empty,
+            Thinking = JsonRead.String(message["reasoning_content"]),
+            FinishReason = FinishReasons.FromOpenAi(JsonRead.String(choice["finish_reason"])),
+            Usage = Usage(answer) ?? TokenUsage.None,
+        };
+        foreach (var call in (message["tool_calls"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            completion.ToolCalls.Add(new ToolCall(JsonRead.String(call["id"]) ?? NewCallId(), JsonRead.String(call["function"].Get("name")) ?? string.Empty,
+                JsonRead.String(call["function"].Get("arguments")) ?? "{}"));
+        }
+
+        return completion;
+    }
+
+    public static Completion ReadTextCompletion(JsonObject answer)
+    {
+        var choice = FirstChoice(answer) ?? throw new JsonException("The answer has no choices.");
+        return new Completion
+        {
+            Text = JsonRead.String(choice["text"]) ?? string.Empty,
+            FinishReason = FinishReasons.FromOpenAi(JsonRead.String(choice["finish_reason"])),
+            Usage = Usage(answer) ?? TokenUsage.None,
+        };
+    }
+
+    /// <summary>One SSE line of a chat or text-completion stream; null for lines that carry nothing (comments, blanks).</summary>
+    public static Delta? ReadChunk(string line)
+    {
+        if (!line.StartsWith("data:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var data = line.AsSpan(5).Trim();
+        if (data.SequenceEqual(Done))
+        {
+            return new Delta { End = true };
+        }
+
+        var chunk = JsonNode.Parse(data.ToString()) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object.");
+        var choice = FirstChoice(chunk);
+        var delta = choice.Get("delta");
+        var result = new Delta
+        {
+            Text = JsonRead.String(delta.Get("content")) ?? JsonRead.String(choice.Get("text")),
+            Thinking = JsonRead.String(delta.Get("reasoning_content")),
+            FinishReason = JsonRead.String(choice.Get("finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
+            Usage = Usage(chunk),
+        };
+        if (delta.Get("tool_calls") is JsonArray calls)
+        {
+            result.ToolCalls = [.. calls.OfType<JsonObject>().Select(c => new ToolCallDelta(JsonRead.Int(c["index"]) ?? 0, JsonRead.String(c["id"]),
+                JsonRead.String(c["function"].Get("name")), JsonRead.String(c["function"].Get("arguments"))))];
+        }
+
+        return result;
+    }
+
+    /// <summary>True for the chunk that carries only usage (<c>choices: []</c>), sent when a client asked for it.</summary>
+    public static bool IsUsageOnly(string line) =>
+        line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("\"usage\"", StringComparison.Ordinal)
+        && JsonNode.Parse(line.AsSpan(5).Trim().ToString()) is JsonObject chunk && chunk["choices"] is JsonArray { Count: 0 } && chunk["usage"] is JsonObject;
+
+    public static JsonObject WriteChat(Completion completion, string id, long created, string model)
+    {
+        var message = new JsonObject { ["role"] = "assistant", ["content"] = completion.ToolCalls.Count > 0 && completion.Text.Length == 0 ? null : completion.Text };
+        if (completion.Thinking is { Length: > 0 } thinking)
+        {
+            message["reasoning_content"] = thinking;
+        }
+
+        if (completion.ToolCalls.Count > 0)
+        {
+            message["tool_calls"] = new JsonArray([.. completion.ToolCalls.Select(c => (JsonNode)new JsonObject
+            {
+                ["id"] = c.Id,
+                ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments },
+            })]);
+        }
+
+        return new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "chat.completion",
+            ["created"] = created,
+            ["model"] = model,
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["message"] = message,
+                ["logprobs"] = null,
+                ["finish_reason"] = completion.ToolCalls.Count > 0 ? FinishReasons.ToolCalls : completion.FinishReason,
+            }),
+            ["usage"] = UsageNode(completion.Usage),
+        };
+    }
+
+    public static JsonObject WriteTextCompletion(Completion completion, string id, long created, string model) => new()
+    {
+        ["id"] = id,
+        ["object"] = "text_completion",
+        ["created"] = created,
+        ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject
+        {
+            ["text"] = completion.Text,
+            ["index"] = 0,
+            ["logprobs"] = null,
+            ["finish_reason"] = completion.FinishReason,
+        }),
+        ["usage"] = UsageNode(completion.Usage),
+    };
+
+    public static JsonObject UsageNode(TokenUsage usage) => new()
+    {
+        ["prompt_tokens"] = usage.PromptTokens,
+        ["completion_tokens"] = usage.CompletionTokens,
+        ["total_tokens"] = usage.TotalTokens,
+    };
+
+    public static string NewCallId() => "call_" + Guid.NewGuid().ToString("N")[..24];
+
+    private static JsonObject? FirstChoice(JsonObject answer) => answer["choices"] is JsonArray { Count: > 0 } choices ? choices[0] as JsonObject : null;
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Llm.Formats;
+
+namespace LlmApi.Api.Llm.Pipeline;
+
+/// <summary>The state of one model call while it runs, from admission to settlement.</summary>
+internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest request, DateTimeOffset now)
+{
+    public HttpContext Http { get; } = http;
+
+    public Caller Caller { get; } = caller;
+
+    public ModelRequest Request { get; } = request;
+
+    /// <summary>The public model name the call is answered under: the one asked for, or its fallback.</summary>
+    public string Model { get; set; } = request.Model;
+
+    /// <summary>The upstream answering, once one has (its slot is held until the call ends).</summary>
+    public PlannedTarget? Target { get; set; }
+
+    public string Id { get; } = (request.Api == ClientApi.OpenAiCompletion ? "cmpl-" : "chatcmpl-") + Guid.NewGuid().ToString("N");
+
+    public long Created { get; } = now.ToUnixTimeSeconds();
+
+    public long StartedAt { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>Response headers have gone to the client: from here on, failures end the stream instead of answering an error.</summary>
+    public bool Started { get; set; }
+
+    public bool Completed { get; set; }
+
+    /// <summary>Stream pieces that carried generated content.</summary>
+    public int Chunks { get; set; }
+
+    public TokenUsage Usage { get; set; }
+
+    public string? ErrorType { get; set; }
+
+    public TagList Tags()
+    {
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", Request.Operation },
+            { "gen_ai.request.model", Model },
+            { "tenant.id", Caller.TenantId.ToString("D") },
+        };
+        if (Target is { } target)
+        {
+            tags.Add("gen_ai.provider.name", target.Upstream.Provider == LlmProvider.Ollama ? "ollama" : "openai");
+            tags.Add("gen_ai.response.model", target.ServedModel);
+            tags.Add("llm.upstream", target.Upstream.Name);
+        }
+
+        if (ErrorType is { } error)
+        {
+            tags.Add("error.type", error);
+        }
+
+        return tags;
+    }
+}

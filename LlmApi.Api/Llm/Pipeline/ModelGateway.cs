@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Llm.Formats;
+using LlmApi.Api.Llm.Routing;
+using LlmApi.Api.Llm.Upstreams;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace LlmApi.Api.Llm.Pipeline;
+
+/// <summary>
+/// The one call pipeline every model route shares: admit (route the model, check the key, translate for the candidate
+/// upstreams, reserve the worst case against the limits), pick and call (least loaded upstream, the next one on
+/// failure, then the fallback model), relay (the whole answer, or the stream piece by piece, in the client's format),
+/// settle (real usage replaces the reservation; the call is metered and measured). The client going away, or
+/// <see cref="LlmOptions.Timeout"/>, cancels the upstream call.
+/// </summary>
+internal sealed partial class ModelGateway(
+    UpstreamPool pool, ModelRouter router, UpstreamCaller upstreams, UsageLimiter limiter, GatewayTelemetry telemetry,
+    IOptions<LlmOptions> options, TimeProvider clock, ILogger<ModelGateway> logger)
+{
+    public async Task<IResult> CallAsync(HttpContext http, Caller caller, ModelRequest request, Action<JsonObject>? annotate = null)
+    {
+        if (!pool.IsConfigured)
+        {
+            return GatewayResults.NoUpstream();
+        }
+
+        if (caller.Key is { } key && !key.Allows(request.Model))
+        {
+            return GatewayResults.ModelNotAllowed(request.Model);
+        }
+
+        if (await router.ResolveAsync(request.Model, http.RequestAborted) is not { } route)
+        {
+            return GatewayResults.ModelNotFound(request.Model);
+        }
+
+        var plan = CallPlan.Create(request, route);
+        if (plan.Refusal is { } refusal)
+        {
+            return GatewayResults.Untranslatable(refusal);
+        }
+
+        var (lease, limitRefusal) = await limiter.AdmitAsync(caller.TenantId, caller.Tenant.Limits, caller.Key?.KeyId, caller.Key?.Limits, request.ReservedTokens);
+        if (limitRefusal is not null)
+        {
+            return GatewayResults.TooManyRequests(http, limitRefusal);
+        }
+
+        var exchange = new Exchange(http, caller, request, clock.GetUtcNow());
+        using var activity = GatewayTelemetry.Source.StartActivity($"{request.Operation} {request.Model}");
+        activity?.SetTag("gen_ai.operation.name", request.Operation);
+        activity?.SetTag("gen_ai.request.model", request.Model);
+        activity?.SetTag("tenant.id", caller.TenantId.ToString("D"));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(options.Value.Timeout);
+        try
+        {
+            return await RunAsync(exchange, plan, annotate, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested && !exchange.Started)
+        {
+            exchange.ErrorType = "timeout";
+            return GatewayResults.Timeout(options.Value.Timeout);
+        }
+        catch (JsonException) when (!exchange.Started)
+        {
+            exchange.ErrorType = "upstream_invalid_response";
+            return GatewayResults.InvalidAnswer();
+        }
+        catch (Exception e) when (!exchange.Started && e is HttpRequestException or IOException)
+        {
+            exchange.ErrorType = "upstream_error";
+            return GatewayResults.Unreachable();
+        }
+        catch (Exception e) when (exchange.Started && e is OperationCanceledException or HttpRequestException or IOException or JsonException)
+        {
+            // The stream had begun, so its status is sent; the client sees it end early.
+            exchange.ErrorType = http.RequestAborted.IsCancellationRequested ? "client_cancelled" : "stream_interrupted";
+            LogStreamEnded(logger, request.Model, exchange.ErrorType);
+            return TypedResults.Empty;
+        }
+        finally
+        {
+            exchange.Target?.Upstream.Exit();
+            await SettleAsync(lease!, exchange);
+            activity?.SetTag("gen_ai.response.model", exchange.Target?.ServedModel);
+            activity?.SetTag("gen_ai.usage.input_tokens", exchange.Usage.PromptTokens);
+            activity?.SetTag("gen_ai.usage.output_tokens", exchange.Usage.CompletionTokens);
+            if (exchange.ErrorType is { } error)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, error);
+            }
+        }
+    }
+
+    private async Task<IResult> RunAsync(Exchange exchange, CallPlan plan, Action<JsonObject>? annotate, CancellationToken cancellationToken)
+    {
+        var outcome = await upstreams.CallAsync(plan.Targets, cancellationToken);
+        if (outcome.Result is AttemptResult.Failed or AttemptResult.NoneAvailable && FallbackPlan(exchange, plan.Model) is { } fallback)
+        {
+            LogFallback(logger, plan.Model, fallback.Model);
+            exchange.Model = fallback.Model;
+            outcome = await upstreams.CallAsync(fallback.Targets, cancellationToken);
+        }
+
+        switch (outcome.Result)
+        {
+            case AttemptResult.Failed or AttemptResult.NoneAvailable:
+                exchange.ErrorType = outcome.Failure;
+                return GatewayResults.Unavailable(exchange.Http, exchange.Model, outcome);
+            case AttemptResult.Refused:
+                using (var refused = outcome.Response!)
+                {
+                    exchange.ErrorType = ((int)refused.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return GatewayResults.Refused((int)refused.StatusCode, ErrorMessage(await refused.Content.ReadAsStringAsync(cancellationToken)));
+                }
+        }
+
+        exchange.Target = outcome.Target;
+        using var response = outcome.Response!;
+        var context = new AnswerContext(exchange.Id, exchange.Created, exchange.Model, clock, annotate);
+        if (!exchange.Request.Stream)
+        {
+            var answer = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken)
+                ?? throw new JsonException("The model upstream answered with an empty body.");
+            var (body, usage) = Translation.Answer(exchange.Request, exchange.Target!.Call, answer, context);
+            exchange.Usage = usage;
+            exchange.Completed = true;
+            return TypedResults.Json(body, WireJson.Options);
+        }
+
+        await RelayAsync(exchange, response, context, cancellationToken);
+        return TypedResults.Empty;
+    }
+
+    /// <summary>The fallback model's plan, when one is configured, routable, allowed for the key and expressible.</summary>
+    private CallPlan? FallbackPlan(Exchange exchange, string model)
+    {
+        if (router.FallbackOf(model) is not { } fallback || exchange.Caller.Key?.Allows(fallback) == false || router.Resolve(fallback) is not { } route)
+        {
+            return null;
+        }
+
+        var plan = CallPlan.Create(exchange.Request, route);
+        return plan.Targets.Count > 0 ? plan : null;
+    }
+
+    /// <summary>Forwards the upstream's stream line by line in the client's format, flushing each piece as it comes.</summary>
+    private async Task RelayAsync(Exchange exchange, HttpResponseMessage response, AnswerContext context, CancellationToken cancellationToken)
+    {
+        var http = exchange.Http;
+        http.Response.ContentType = exchange.Request.IsOpenAi ? "text/event-stream" : "application/x-ndjson";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no"; // proxies that honour it (ingress-nginx) pass each piece on at once
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        exchange.Started = true;
+        await http.Response.StartAsync(cancellationToken);
+
+        var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
+        var output = new StringBuilder();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (read(line) is not { } delta)
+            {
+                continue;
+            }
+
+            if (delta.HasContent && exchange.Chunks++ == 0)
+            {
+                telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
+            }
+
+            exchange.Usage = delta.Usage ?? exchange.Usage;
+            write.Write(delta, line, output);
+            if (output.Length > 0)
+            {
+                await http.Response.WriteAsync(output.ToString(), cancellationToken);
+                await http.Response.Body.FlushAsync(cancellationToken);
+                output.Clear();
+            }
+
+            if (delta.End)
+            {
+                exchange.Completed = true;
+                return;
+            }
+        }
+
+        exchange.ErrorType = "stream_interrupted"; // the upstream closed its stream before saying it was done
+    }
+
+    private async Task SettleAsync(UsageLease lease, Exchange exchange)
+    {
+        // A call that never started produced nothing; one cut short mid-stream is charged what it may have cost:
+        // the estimated prompt and one token per piece that went out.
+        exchange.Usage = exchange.Completed ? exchange.Usage
+            : !exchange.Started ? TokenUsage.None
+            : new TokenUsage(exchange.Request.PromptEstimate, exchange.Chunks);
+
+        await limiter.SettleAsync(lease, exchange.Usage, exchange.Completed ? MeteringDimensions(exchange) : null);
+
+        var tags = exchange.Tags();
+        telemetry.Duration.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, tags);
+        if (exchange.Completed)
+        {
+            var input = tags;
+            input.Add("gen_ai.token.type", "input");
+            telemetry.TokenUsage.Record(exchange.Usage.PromptTokens, input);
+            if (!exchange.Request.IsEmbedding)
+            {
+                var output = tags;
+                output.Add("gen_ai.token.type", "output");
+                telemetry.TokenUsage.Record(exchange.Usage.CompletionTokens, output);
+            }
+        }
+    }
+
+    /// <summary>The usage counters a call adds to (see <see cref="Usage.UsageStore"/>): totals, model, key or user.</summary>
+    private static List<string> MeteringDimensions(Exchange exchange)
+    {
+        var model = exchange.Model;
+        var dimensions = new List<string> { "t", "m:" + model };
+        if (exchange.Caller.Key is { } key)
+        {
+            dimensions.Add("k:" + key.KeyId.ToString("D"));
+            dimensions.Add($"k:{key.KeyId:D}:m:{model}");
+        }
+
+        if (exchange.Caller.UserOrNull is { } user)
+        {
+            dimensions.Add("u:" + user.UserId.ToString("D"));
+            dimensions.Add($"u:{user.UserId:D}:m:{model}");
+        }
+
+        return dimensions;
+    }
+
+    /// <summary>The message of an upstream's error body: OpenAI's <c>error.message</c> or Ollama's <c>error</c>.</summary>
+    private static string? ErrorMessage(string text)
+    {
+        try
+        {
+            var node = JsonNode.Parse(text);
+            return JsonRead.String(node.Get("error").Get("message")) ?? JsonRead.String(node.Get("error"));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stream for model {Model} ended early: {Reason}")]
+    private static partial void LogStreamEnded(ILogger logger, string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Every upstream of model {Model} failed; trying its fallback {Fallback}")]
+    private static partial void LogFallback(ILogger logger, string model, string fallback);
+}

@@ -1,0 +1,55 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmApi.Api.Llm.Upstreams;
+
+/// <summary>
+/// HTTP to the model servers, through one named client of IHttpClientFactory (pooled handlers, traced). Responses
+/// return as soon as their headers arrive, so streams are forwarded chunk by chunk. No retry or timeout lives here:
+/// the gateway's pipeline decides both, per upstream.
+/// </summary>
+internal sealed class UpstreamHttp(IHttpClientFactory factory)
+{
+    public const string ClientName = "llm-upstreams";
+
+    public async Task<HttpResponseMessage> SendAsync(Upstream upstream, HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(upstream.Definition.BaseUri, path));
+        if (upstream.Definition.Key is { } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        if (body is not null)
+        {
+            // Sent with a Content-Length rather than chunked: not every model server accepts chunked request bodies.
+            request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body));
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        return await factory.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+    }
+
+    /// <summary>The path of an upstream's model list: Ollama's tags, or OpenAI's models under the base URL.</summary>
+    public static string ModelsPath(LlmProvider provider) => provider == LlmProvider.Ollama ? "api/tags" : "models";
+
+    /// <summary>Reads an upstream's model list: each model's id with the upstream's own description of it.</summary>
+    public async Task<Dictionary<string, JsonObject>> ListModelsAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(upstream, HttpMethod.Get, ModelsPath(upstream.Provider), null, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
+        var (list, idField) = upstream.Provider == LlmProvider.Ollama ? (body["models"], "name") : (body["data"], "id");
+        var models = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var model in (list as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (model[idField] is JsonValue id && id.TryGetValue<string>(out var name) && name.Length > 0)
+            {
+                models[name] = model;
+            }
+        }
+
+        return models;
+    }
+}
