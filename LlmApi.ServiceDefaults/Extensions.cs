@@ -142,6 +142,7 @@ public static class ServiceDefaultsExtensions
                     status = e.Value.Status.ToString(),
                     description = e.Value.Description ?? e.Value.Exception?.GetType().Name,
                     durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+                    data = e.Value.Data.Count == 0 ? null : e.Value.Data,
                 }),
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, HealthJsonOptions), context.RequestAborted);

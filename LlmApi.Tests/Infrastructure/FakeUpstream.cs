@@ -250,6 +250,8 @@ public sealed class FakeUpstream : IAsyncDisposable
 
             if (model == "cutoff" && i == 1)
             {
+                // Let the pieces reach the client first: an abort resets the connection, dropping what is unsent.
+                await Task.Delay(200);
                 http.Abort();
                 return;
             }

@@ -20,8 +20,12 @@ internal static class JsonRead
     /// <summary>True when the member is present with a value other than null.</summary>
     public static bool Has(JsonObject body, string name) => body.TryGetPropertyValue(name, out var value) && value is not null;
 
-    /// <summary>The members present with a value other than null.</summary>
-    public static IEnumerable<string> Present(JsonObject body) => body.Where(p => p.Value is not null).Select(p => p.Key);
+    /// <summary>
+    /// The members that say something: present with a value other than null, an empty object or an empty array
+    /// (some clients send their unused settings that way, OllamaSharp's <c>CustomHeaders: {}</c> for one).
+    /// </summary>
+    public static IEnumerable<string> Present(JsonObject body) =>
+        body.Where(p => p.Value is not (null or JsonObject { Count: 0 } or JsonArray { Count: 0 })).Select(p => p.Key);
 
     public static JsonNode? Clone(JsonNode? node) => node?.DeepClone();
 

@@ -75,7 +75,14 @@ internal sealed class UpstreamCaller
             {
                 current = UpstreamPool.Pick(targets, t => t.Upstream, tried) ?? throw new NoUpstreamLeftException();
                 tried.Add(current.Upstream);
-                return await AttemptAsync(current, token);
+                var attempt = await AttemptAsync(current, token);
+                if (Upstream.IsFailure(Outcome.FromResult(attempt)))
+                {
+                    failure = ((int)attempt.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    retryAfter = attempt.StatusCode == HttpStatusCode.TooManyRequests ? attempt.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1) : null;
+                }
+
+                return attempt;
             }, cancellationToken);
 
             if (response.IsSuccessStatusCode)
@@ -88,8 +95,6 @@ internal sealed class UpstreamCaller
                 return new UpstreamOutcome(AttemptResult.Refused, current, response, null, null);
             }
 
-            failure = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            retryAfter = response.StatusCode == HttpStatusCode.TooManyRequests ? response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1) : null;
             response.Dispose();
         }
         catch (NoUpstreamLeftException) when (tried.Count == 0)
@@ -103,6 +108,7 @@ internal sealed class UpstreamCaller
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutRejectedException or BrokenCircuitException)
         {
             failure = e is TimeoutRejectedException ? "timeout" : "upstream_unreachable";
+            retryAfter = null;
         }
 
         return new UpstreamOutcome(AttemptResult.Failed, current, null, failure, retryAfter);

@@ -142,7 +142,9 @@ internal sealed class Upstream
         }
 
         _discovered = names.ToFrozenDictionary(StringComparer.Ordinal);
-        if (_circuit.CircuitState is not CircuitState.Closed)
+        // Back into rotation if probes had taken it out, or if failed calls had and their break is over; not
+        // before: a server can list its models while every call to it fails.
+        if (State == UpstreamState.Down || (_circuit.CircuitState == CircuitState.Open && State == UpstreamState.Healthy))
         {
             await _control.CloseAsync();
         }
