@@ -28,8 +28,8 @@ if (cache.Resource is ContainerResource redis)
         .WithExecProbe(ProbeType.Readiness, redisPing, initialDelaySeconds: 5, periodSeconds: 5, failureThreshold: 3);
 }
 
-// The model upstream: Ollama in a container, or any Ollama or OpenAI-compatible server named by parameters.
-var llm = builder.AddLlmUpstream("llm");
+// The model servers: Llm:Upstreams entries, or one Ollama (a container, or the llm-endpoint parameter).
+var upstreams = builder.AddLlmUpstreams();
 
 // Secrets shared by every replica. Local runs generate them; deployments supply them (see README).
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
@@ -39,7 +39,7 @@ var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefa
 var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithReplicas(builder.Configuration.GetValue("Api:Replicas", 3))
     .WithCache(cache)
-    .WithReference(llm)
+    .WithLlmUpstreams(upstreams)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("Operator__Key", operatorKey)
     .WithHttpProbe(ProbeType.Liveness, "/alive", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
@@ -48,7 +48,15 @@ var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithExternalHttpEndpoints()
     // Kubernetes policy, from the seed.
     .WithDeploymentImage(builder.AddParameter("api-image", new ConstantParameterDefault("llmapi-api:latest")))
-    .WithIngress(builder.AddParameter("api-host", new ConstantParameterDefault("llm-api.example.com")))
+    // Streams (SSE, NDJSON) pass the ingress piece by piece, for as long as Llm:Timeout lets a call run; image prompts fit.
+    .WithIngress(builder.AddParameter("api-host", new ConstantParameterDefault("llm-api.example.com")), controllerSettings: new Dictionary<string, string>
+    {
+        ["nginx.ingress.kubernetes.io/proxy-buffering"] = "off",
+        ["nginx.ingress.kubernetes.io/proxy-request-buffering"] = "off",
+        ["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "180",
+        ["nginx.ingress.kubernetes.io/proxy-send-timeout"] = "180",
+        ["nginx.ingress.kubernetes.io/proxy-body-size"] = "16m",
+    })
     .WithAutoscaling(min: 3, max: 10, cpu: 70, memory: 80)
     .WithDisruptionBudget(minAvailable: 2)
     .WithRollingUpdate(maxSurge: 1, maxUnavailable: 1)

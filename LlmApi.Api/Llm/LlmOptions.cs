@@ -106,5 +106,5 @@ internal sealed class UpstreamHealthOptions
 
     /// <summary>Consecutive failed probes that take an upstream out of rotation until a probe succeeds.</summary>
     [Range(1, 100)]
-    public int ProbeFailuresToEject { get; set; } = 2;
+    public int ProbeFailuresToEject { get; set; } = 1;
 }

@@ -41,7 +41,8 @@ internal sealed record TopologySpreadAnnotation(int MaxSkew) : IResourceAnnotati
 internal sealed record PersistentStorageAnnotation(string Size, string MountPath) : IResourceAnnotation;
 
 /// <summary>An Ingress of the given class for the resource's external HTTP endpoint, with TLS for the host.</summary>
-internal sealed record IngressAnnotation(ParameterResource Host, string ClassName, string TlsSecretName) : IResourceAnnotation;
+internal sealed record IngressAnnotation(ParameterResource Host, string ClassName, string TlsSecretName, IReadOnlyDictionary<string, string> ControllerSettings)
+    : IResourceAnnotation;
 
 /// <summary>The container image a project is deployed from (projects have no image in the model).</summary>
 internal sealed record DeploymentImageAnnotation(ParameterResource Image) : IResourceAnnotation;

@@ -25,9 +25,11 @@ internal static class DeploymentExtensions
     public static IResourceBuilder<T> WithPersistentStorage<T>(this IResourceBuilder<T> builder, string size, string mountPath)
         where T : IResource => builder.WithAnnotation(new PersistentStorageAnnotation(size, mountPath));
 
+    /// <param name="controllerSettings">Annotations for the ingress controller (ingress-nginx's, with the default class).</param>
     public static IResourceBuilder<T> WithIngress<T>(this IResourceBuilder<T> builder, IResourceBuilder<ParameterResource> host,
-        string className = "nginx", string? tlsSecretName = null)
-        where T : IResource => builder.WithAnnotation(new IngressAnnotation(host.Resource, className, tlsSecretName ?? builder.Resource.Name + "-tls"));
+        string className = "nginx", string? tlsSecretName = null, IReadOnlyDictionary<string, string>? controllerSettings = null)
+        where T : IResource => builder.WithAnnotation(new IngressAnnotation(host.Resource, className, tlsSecretName ?? builder.Resource.Name + "-tls",
+            controllerSettings ?? new Dictionary<string, string>()));
 
     public static IResourceBuilder<T> WithDeploymentImage<T>(this IResourceBuilder<T> builder, IResourceBuilder<ParameterResource> image)
         where T : IResource => builder.WithAnnotation(new DeploymentImageAnnotation(image.Resource));

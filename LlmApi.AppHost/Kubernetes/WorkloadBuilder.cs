@@ -169,7 +169,9 @@ internal sealed class WorkloadBuilder
 
         if (_resource.TryGetLastAnnotation<IngressAnnotation>(out var ingress))
         {
-            Objects.Add(PolicyObjects.Ingress(Metadata(), _ingressHost!, ingress, _ports.Single(p => p.IsExternal && p.Scheme is "http" or "https"), Name));
+            var metadata = Metadata();
+            metadata.Annotations = ingress.ControllerSettings.Count == 0 ? null : new SortedDictionary<string, string>(ingress.ControllerSettings.ToDictionary(), StringComparer.Ordinal);
+            Objects.Add(PolicyObjects.Ingress(metadata, _ingressHost!, ingress, _ports.Single(p => p.IsExternal && p.Scheme is "http" or "https"), Name));
         }
 
         Objects.Add(PolicyObjects.NetworkPolicy(Metadata(), Selector(), _ports, ReferencedBy()));

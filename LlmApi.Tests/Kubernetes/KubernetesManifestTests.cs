@@ -121,6 +121,9 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         Assert.Equal("2", pdb.Spec.MinAvailable.Value);
         Assert.Equal(("api", servicePort.Name), (ingress.Spec.Rules[0].Http.Paths[0].Backend.Service.Name, ingress.Spec.Rules[0].Http.Paths[0].Backend.Service.Port.Name));
         Assert.Equal("nginx", ingress.Spec.IngressClassName);
+        // Streams pass piece by piece, for as long as a model call may run.
+        Assert.Equal("off", ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-buffering"]);
+        Assert.True(int.Parse(ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], System.Globalization.CultureInfo.InvariantCulture) >= 120);
         Assert.NotEmpty(ingress.Spec.Tls);
 
         // Only the API's pods may reach Redis, and only on its port.
@@ -174,6 +177,34 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
 
             var deployment = GeneratedManifestsFixture.LoadAll(directory).OfType<V1Deployment>().Single(d => d.Metadata.Name == "api");
             Assert.Equal(4, deployment.Spec.Replicas);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Every_model_upstream_reaches_the_api_and_its_key_only_the_secret()
+    {
+        var directory = Directory.CreateTempSubdirectory("llmapi-manifests-fleet-").FullName;
+        try
+        {
+            var (exitCode, output, _) = await Repository.PublishKubernetesAsync(directory,
+                "Llm:Upstreams:gpu1:Endpoint=http://10.0.0.5:11434", "Llm:Upstreams:gpu1:Models:0=llama3:latest",
+                "Llm:Upstreams:cloud:Endpoint=https://api.groq.com/openai/v1", "Llm:Upstreams:cloud:Provider=OpenAI", "Llm:Upstreams:cloud:Key=sk-never-written");
+            Assert.True(exitCode == 0, output);
+
+            var objects = GeneratedManifestsFixture.LoadAll(directory);
+            var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "api-config").Data;
+            Assert.Equal("http://10.0.0.5:11434", config["Llm__Upstreams__gpu1__Endpoint"]);
+            Assert.Equal("llama3:latest", config["Llm__Upstreams__gpu1__Models__0"]);
+            Assert.Equal("OpenAI", config["Llm__Upstreams__cloud__Provider"]);
+            var key = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "api").Spec.Template.Spec.Containers[0].Env
+                .Single(e => e.Name == "Llm__Upstreams__cloud__Key");
+            Assert.Equal("llm-cloud-key", key.ValueFrom.SecretKeyRef.Key);
+            Assert.Contains("llm-cloud-key=", File.ReadAllText(Path.Combine(directory, "secrets.env.example")), StringComparison.Ordinal);
+            Assert.DoesNotContain(Directory.EnumerateFiles(directory), f => File.ReadAllText(f).Contains("sk-never-written", StringComparison.Ordinal));
         }
         finally
         {
