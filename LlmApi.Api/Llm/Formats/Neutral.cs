@@ -73,4 +73,21 @@ internal static class FinishReasons
 internal sealed class TranslationException(string field, string message) : Exception(message)
 {
     public string Field { get; } = field;
+
+    public static void ThrowIf(bool condition, string field, string message)
+    {
+        if (condition)
+        {
+            throw new TranslationException(field, message);
+        }
+    }
+
+    /// <summary>Copies an optional positive whole number (such as <c>dimensions</c>) from one request to the other.</summary>
+    public static void CopyPositive(System.Text.Json.Nodes.JsonObject from, System.Text.Json.Nodes.JsonObject to, string field)
+    {
+        if (JsonRead.Has(from, field))
+        {
+            to[field] = JsonRead.Int(from[field]) is > 0 and var value ? value : throw new TranslationException(field, $"{field} must be a positive whole number.");
+        }
+    }
 }

@@ -46,9 +46,9 @@ internal static class OllamaToOpenAi
         var prompt = JsonRead.String(body["prompt"]) ?? string.Empty;
         if (GenerateNeedsTextCompletion(body))
         {
-            Refuse(body["images"] is JsonArray { Count: > 0 }, "images", "Images cannot be sent with a raw prompt or a suffix.");
-            Refuse(JsonRead.Has(body, "system"), "system", "A raw prompt has no system message; put it in the prompt.");
-            Refuse(openAi.ContainsKey("response_format"), "format", "Structured output is not available for raw text completions.");
+            TranslationException.ThrowIf(body["images"] is JsonArray { Count: > 0 }, "images", "Images cannot be sent with a raw prompt or a suffix.");
+            TranslationException.ThrowIf(JsonRead.Has(body, "system"), "system", "A raw prompt has no system message; put it in the prompt.");
+            TranslationException.ThrowIf(openAi.ContainsKey("response_format"), "format", "Structured output is not available for raw text completions.");
             openAi["prompt"] = prompt;
             if (JsonRead.String(body["suffix"]) is { } suffix)
             {
@@ -73,7 +73,7 @@ internal static class OllamaToOpenAi
     {
         var body = request.Body;
         RefuseUnknown(body, EmbedFields);
-        Refuse(JsonRead.Bool(body["truncate"]) == false, "truncate", "This model server cannot be told to refuse over-long input; leave truncate unset.");
+        TranslationException.ThrowIf(JsonRead.Bool(body["truncate"]) == false, "truncate", "This model server cannot be told to refuse over-long input; leave truncate unset.");
         RefuseOptions(body["options"] as JsonObject, allowed: []);
         var openAi = new JsonObject
         {
@@ -81,12 +81,7 @@ internal static class OllamaToOpenAi
             ["input"] = (request.Api == ClientApi.OllamaEmbeddings ? body["prompt"] : body["input"])!.DeepClone(),
             ["encoding_format"] = "float",
         };
-        if (JsonRead.Has(body, "dimensions"))
-        {
-            openAi["dimensions"] = JsonRead.Int(body["dimensions"]) is > 0 and var dimensions
-                ? dimensions
-                : throw new TranslationException("dimensions", "dimensions must be a positive whole number.");
-        }
+        TranslationException.CopyPositive(body, openAi, "dimensions");
 
         return openAi;
     }
@@ -150,7 +145,7 @@ internal static class OllamaToOpenAi
             var role = JsonRead.String(message["role"])!;
             foreach (var field in JsonRead.Present(message))
             {
-                Refuse(field is not ("role" or "content" or "images" or "tool_calls" or "tool_name" or "thinking"), $"{path}.{field}",
+                TranslationException.ThrowIf(field is not ("role" or "content" or "images" or "tool_calls" or "tool_name" or "thinking"), $"{path}.{field}",
                     $"{field} cannot be sent to this model server.");
             }
 
@@ -161,7 +156,7 @@ internal static class OllamaToOpenAi
                 // OpenAI ties each tool result to its call by id; Ollama by the tool's name, or by order.
                 var name = JsonRead.String(message["tool_name"]);
                 var index = pending.FindIndex(p => name is null || p.Name == name);
-                Refuse(index < 0, path, "A tool message must answer a tool call of an earlier assistant message.");
+                TranslationException.ThrowIf(index < 0, path, "A tool message must answer a tool call of an earlier assistant message.");
                 openAi["tool_call_id"] = pending[index].Id;
                 pending.RemoveAt(index);
                 openAi["content"] = text;
@@ -169,7 +164,7 @@ internal static class OllamaToOpenAi
             else
             {
                 openAi["content"] = role == "user" ? UserContent(text, message["images"] as JsonArray) : text;
-                Refuse(role != "user" && message["images"] is JsonArray { Count: > 0 }, $"{path}.images", "Only user messages can carry images.");
+                TranslationException.ThrowIf(role != "user" && message["images"] is JsonArray { Count: > 0 }, $"{path}.images", "Only user messages can carry images.");
             }
 
             if (message["tool_calls"] is JsonArray { Count: > 0 } calls)
@@ -221,13 +216,13 @@ internal static class OllamaToOpenAi
     }
 
     private static void RefuseThinking(JsonObject body) =>
-        Refuse(JsonRead.Has(body, "think") && JsonRead.Bool(body["think"]) != false, "think", "This model server does not take Ollama's think setting.");
+        TranslationException.ThrowIf(JsonRead.Has(body, "think") && JsonRead.Bool(body["think"]) != false, "think", "This model server does not take Ollama's think setting.");
 
     private static void RefuseOptions(JsonObject? options, HashSet<string> allowed)
     {
         foreach (var field in options is null ? [] : JsonRead.Present(options))
         {
-            Refuse(!allowed.Contains(field) && !RuntimeOptions.Contains(field), $"options.{field}",
+            TranslationException.ThrowIf(!allowed.Contains(field) && !RuntimeOptions.Contains(field), $"options.{field}",
                 $"The option {field} has no equivalent on this model server (OpenAI format).");
         }
     }
@@ -236,15 +231,7 @@ internal static class OllamaToOpenAi
     {
         foreach (var field in JsonRead.Present(body))
         {
-            Refuse(!translated.Contains(field), field, $"{field} cannot be sent to this model server (OpenAI format).");
-        }
-    }
-
-    private static void Refuse(bool condition, string field, string message)
-    {
-        if (condition)
-        {
-            throw new TranslationException(field, message);
+            TranslationException.ThrowIf(!translated.Contains(field), field, $"{field} cannot be sent to this model server (OpenAI format).");
         }
     }
 }

@@ -27,8 +27,8 @@ internal static class OpenAiToOllama
     {
         var body = request.Body;
         RefuseUnknown(body, ChatFields);
-        Refuse(request.Choices > 1, "n", "Ollama answers with one choice; n must be 1.");
-        Refuse(JsonRead.Bool(body["logprobs"]) == true || JsonRead.Has(body, "top_logprobs"), "logprobs", "Log probabilities are not available from this model server.");
+        TranslationException.ThrowIf(request.Choices > 1, "n", "Ollama answers with one choice; n must be 1.");
+        TranslationException.ThrowIf(JsonRead.Bool(body["logprobs"]) == true || JsonRead.Has(body, "top_logprobs"), "logprobs", "Log probabilities are not available from this model server.");
 
         var ollama = new JsonObject
         {
@@ -40,7 +40,7 @@ internal static class OpenAiToOllama
 
         var toolChoice = body["tool_choice"];
         var choice = JsonRead.String(toolChoice);
-        Refuse(toolChoice is not null && choice is not ("auto" or "none"), "tool_choice",
+        TranslationException.ThrowIf(toolChoice is not null && choice is not ("auto" or "none"), "tool_choice",
             "Ollama always lets the model choose; tool_choice can only be \"auto\" or \"none\".");
         if (body["tools"] is JsonArray tools && choice != "none")
         {
@@ -59,12 +59,12 @@ internal static class OpenAiToOllama
     {
         var body = request.Body;
         RefuseUnknown(body, CompletionFields);
-        Refuse(request.Choices > 1, "n", "Ollama answers with one choice; n must be 1.");
-        Refuse(JsonRead.Bool(body["echo"]) == true, "echo", "Echoing the prompt is not available from this model server.");
-        Refuse(JsonRead.Has(body, "logprobs") && JsonRead.Int(body["logprobs"]) != 0, "logprobs", "Log probabilities are not available from this model server.");
-        Refuse(JsonRead.Has(body, "best_of") && JsonRead.Int(body["best_of"]) != 1, "best_of", "best_of must be 1 for this model server.");
+        TranslationException.ThrowIf(request.Choices > 1, "n", "Ollama answers with one choice; n must be 1.");
+        TranslationException.ThrowIf(JsonRead.Bool(body["echo"]) == true, "echo", "Echoing the prompt is not available from this model server.");
+        TranslationException.ThrowIf(JsonRead.Has(body, "logprobs") && JsonRead.Int(body["logprobs"]) != 0, "logprobs", "Log probabilities are not available from this model server.");
+        TranslationException.ThrowIf(JsonRead.Has(body, "best_of") && JsonRead.Int(body["best_of"]) != 1, "best_of", "best_of must be 1 for this model server.");
         var prompt = body["prompt"] is JsonArray prompts ? prompts : null;
-        Refuse(prompt is { Count: > 1 }, "prompt", "This model server completes one prompt per request.");
+        TranslationException.ThrowIf(prompt is { Count: > 1 }, "prompt", "This model server completes one prompt per request.");
 
         var ollama = new JsonObject
         {
@@ -86,14 +86,9 @@ internal static class OpenAiToOllama
         var body = request.Body;
         RefuseUnknown(body, EmbeddingFields);
         var input = body["input"]!;
-        Refuse(input is JsonArray items && items.Any(i => JsonRead.String(i) is null), "input", "This model server embeds text; token ids cannot be sent to it.");
+        TranslationException.ThrowIf(input is JsonArray items && items.Any(i => JsonRead.String(i) is null), "input", "This model server embeds text; token ids cannot be sent to it.");
         var ollama = new JsonObject { ["model"] = model, ["input"] = input.DeepClone() };
-        if (JsonRead.Has(body, "dimensions"))
-        {
-            ollama["dimensions"] = JsonRead.Int(body["dimensions"]) is > 0 and var dimensions
-                ? dimensions
-                : throw new TranslationException("dimensions", "dimensions must be a positive whole number.");
-        }
+        TranslationException.CopyPositive(body, ollama, "dimensions");
 
         return ollama;
     }
@@ -144,7 +139,7 @@ internal static class OpenAiToOllama
         var result = new JsonArray();
         for (var i = 0; i < tools.Count; i++)
         {
-            Refuse(JsonRead.String(tools[i].Get("type")) != "function" || JsonRead.String(tools[i].Get("function").Get("name")) is null, $"tools[{i}]",
+            TranslationException.ThrowIf(JsonRead.String(tools[i].Get("type")) != "function" || JsonRead.String(tools[i].Get("function").Get("name")) is null, $"tools[{i}]",
                 "Only function tools with a name can be offered to this model server.");
             result.Add(tools[i]!.DeepClone()); // Ollama takes OpenAI's function tool definitions as they are
         }
@@ -163,11 +158,11 @@ internal static class OpenAiToOllama
             var role = JsonRead.String(message["role"])!;
             foreach (var field in JsonRead.Present(message))
             {
-                Refuse(field is not ("role" or "content" or "name" or "tool_calls" or "tool_call_id" or "refusal"), $"{path}.{field}",
+                TranslationException.ThrowIf(field is not ("role" or "content" or "name" or "tool_calls" or "tool_call_id" or "refusal"), $"{path}.{field}",
                     $"{field} cannot be sent to this model server.");
             }
 
-            Refuse(role != "tool" && !string.IsNullOrEmpty(JsonRead.String(message["name"])), $"{path}.name",
+            TranslationException.ThrowIf(role != "tool" && !string.IsNullOrEmpty(JsonRead.String(message["name"])), $"{path}.name",
                 "Participant names cannot be sent to this model server.");
 
             var (text, images) = Content(message["content"], path + ".content");
@@ -265,15 +260,7 @@ internal static class OpenAiToOllama
     {
         foreach (var field in JsonRead.Present(body))
         {
-            Refuse(!translated.Contains(field) && !Inert.Contains(field), field, $"{field} cannot be sent to this model server (Ollama).");
-        }
-    }
-
-    private static void Refuse(bool condition, string field, string message)
-    {
-        if (condition)
-        {
-            throw new TranslationException(field, message);
+            TranslationException.ThrowIf(!translated.Contains(field) && !Inert.Contains(field), field, $"{field} cannot be sent to this model server (Ollama).");
         }
     }
 }
