@@ -264,4 +264,34 @@ public sealed class ChatGatewayTests(ApiFixture fixture)
         Assert.Contains("gen_ai_client_token_usage", metrics, StringComparison.Ordinal);
         Assert.Contains("gen_ai_client_operation_duration", metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_upstream_at_its_concurrency_cap_takes_no_more_calls_until_one_ends()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var settings = new Dictionary<string, string?>(fixture.Settings)
+        {
+            ["ConnectionStrings:llm"] = null,
+            ["Llm:Upstreams:solo:Endpoint"] = upstream.Url,
+            ["Llm:Upstreams:solo:MaxConcurrency"] = "1",
+        };
+        await using var api = new ApiFactory(settings);
+        api.StartServer();
+        using var client = api.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var held = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, model: "gated", stream: true));
+        using var reader = new StreamReader(await held.Content.ReadAsStreamAsync());
+        await reader.ReadLineAsync();
+
+        using var refused = await client.SendAsync(LlmCalls.OpenAiChat(account.Token));
+        await refused.AssertOpenAiErrorAsync(HttpStatusCode.ServiceUnavailable, "upstream_unavailable");
+        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(1, upstream.Served); // the refused call never reached the server
+
+        upstream.ReleaseGate();
+        await reader.ReadToEndAsync();
+        using var after = await client.SendAsync(LlmCalls.OpenAiChat(account.Token));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
 }
