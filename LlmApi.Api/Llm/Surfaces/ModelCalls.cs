@@ -3,6 +3,7 @@ using LlmApi.Api.Auth;
 using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Pipeline;
 using LlmApi.Api.Llm.Routing;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace LlmApi.Api.Llm.Surfaces;
@@ -12,6 +13,12 @@ internal static class ModelCalls
 {
     /// <summary>Largest request body a model route takes: prompts with images are far larger than the API's other bodies.</summary>
     public const long MaxRequestBodyBytes = 16 * 1024 * 1024;
+
+    /// <summary>Maps a model route: <c>POST pattern</c> read as <paramref name="api"/>, with the model routes' body size limit.</summary>
+    public static RouteHandlerBuilder MapModelCall(this IEndpointRouteBuilder routes, string pattern, ClientApi api, bool streamByDefault) =>
+        routes.MapPost(pattern, (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
+                HandleAsync(api, body, caller, gateway, options, http, streamByDefault))
+            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes));
 
     public static async Task<IResult> HandleAsync(
         ClientApi api, JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http,

@@ -4,8 +4,6 @@ using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Pipeline;
 using LlmApi.Api.Llm.Routing;
 using LlmApi.Api.Llm.Upstreams;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace LlmApi.Api.Llm.Surfaces;
 
@@ -31,15 +29,10 @@ internal static class OllamaApi
     {
         var api = app.MapGroup("/api").WithTags("Ollama-compatible").WithMetadata(OllamaSurface.Instance);
         var models = api.MapGroup(string.Empty).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
-        var limit = new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes);
-        models.MapPost("/chat", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OllamaChat, body, caller, gateway, options, http, streamByDefault: true)).WithMetadata(limit);
-        models.MapPost("/generate", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OllamaGenerate, body, caller, gateway, options, http, streamByDefault: true)).WithMetadata(limit);
-        models.MapPost("/embed", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OllamaEmbed, body, caller, gateway, options, http, streamByDefault: false)).WithMetadata(limit);
-        models.MapPost("/embeddings", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OllamaEmbeddings, body, caller, gateway, options, http, streamByDefault: false)).WithMetadata(limit);
+        models.MapModelCall("/chat", ClientApi.OllamaChat, streamByDefault: true);
+        models.MapModelCall("/generate", ClientApi.OllamaGenerate, streamByDefault: true);
+        models.MapModelCall("/embed", ClientApi.OllamaEmbed, streamByDefault: false);
+        models.MapModelCall("/embeddings", ClientApi.OllamaEmbeddings, streamByDefault: false);
         models.MapGet("/tags", Tags);
         models.MapPost("/show", ShowAsync);
         models.MapGet("/ps", RunningAsync);

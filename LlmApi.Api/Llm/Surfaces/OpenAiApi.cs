@@ -4,8 +4,6 @@ using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Pipeline;
 using LlmApi.Api.Llm.Routing;
 using LlmApi.Api.Llm.Upstreams;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace LlmApi.Api.Llm.Surfaces;
 
@@ -20,13 +18,9 @@ internal static class OpenAiApi
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
-        var limit = new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes);
-        v1.MapPost("/chat/completions", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OpenAiChat, body, caller, gateway, options, http, streamByDefault: false)).WithMetadata(limit);
-        v1.MapPost("/completions", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OpenAiCompletion, body, caller, gateway, options, http, streamByDefault: false)).WithMetadata(limit);
-        v1.MapPost("/embeddings", (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-            ModelCalls.HandleAsync(ClientApi.OpenAiEmbeddings, body, caller, gateway, options, http, streamByDefault: false)).WithMetadata(limit);
+        v1.MapModelCall("/chat/completions", ClientApi.OpenAiChat, streamByDefault: false);
+        v1.MapModelCall("/completions", ClientApi.OpenAiCompletion, streamByDefault: false);
+        v1.MapModelCall("/embeddings", ClientApi.OpenAiEmbeddings, streamByDefault: false);
         v1.MapGet("/models", ListModels);
         // Model ids may contain slashes (meta-llama/Llama-3.1-8B-Instruct).
         v1.MapGet("/models/{**id}", GetModel);
