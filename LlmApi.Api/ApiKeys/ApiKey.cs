@@ -33,10 +33,7 @@ internal sealed record ApiKey(
     /// True when the key may use <paramref name="model"/> (no allow-list means every model). As in Ollama, a name
     /// without a tag is the same model as its <c>:latest</c>.
     /// </summary>
-    public bool Allows(string model) => Models.Count == 0 || Models.Any(allowed => SameModel(allowed, model));
-
-    private static bool SameModel(string a, string b) =>
-        string.Equals(a, b, StringComparison.Ordinal) || string.Equals(a + ":latest", b, StringComparison.Ordinal) || string.Equals(a, b + ":latest", StringComparison.Ordinal);
+    public bool Allows(string model) => Models.Count == 0 || Models.Any(allowed => Llm.ModelNames.AreSame(allowed, model));
 
     /// <summary>Makes a new key: its record and the clear value <c>llmk_{tenant}_{key}_{secret}</c>.</summary>
     public static (ApiKey Key, string ClearValue) Create(Guid tenantId, string name, IReadOnlyList<string> models, UsageLimits limits, Guid createdBy, DateTimeOffset now)

@@ -99,7 +99,7 @@ internal sealed class Upstream
         if (Definition.Models.Count > 0)
         {
             return Definition.Models.Contains(model, StringComparer.Ordinal) ? model
-                : Provider == LlmProvider.Ollama && Definition.Models.Contains(model + ":latest", StringComparer.Ordinal) ? model + ":latest"
+                : Provider == LlmProvider.Ollama ? Definition.Models.FirstOrDefault(m => ModelNames.AreSame(m, model))
                 : null;
         }
 
@@ -135,9 +135,9 @@ internal sealed class Upstream
         {
             names[name] = name;
             // Ollama answers "llama3" for "llama3:latest", and so do clients; the untagged name routes here too.
-            if (Provider == LlmProvider.Ollama && name.EndsWith(":latest", StringComparison.Ordinal))
+            if (Provider == LlmProvider.Ollama && ModelNames.Untagged(name) is { } untagged)
             {
-                names.TryAdd(name[..^":latest".Length], name);
+                names.TryAdd(untagged, name);
             }
         }
 
