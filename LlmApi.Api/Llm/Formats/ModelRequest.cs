@@ -52,9 +52,13 @@ internal sealed class ModelRequest
     /// <summary>OpenAI streams end with a usage chunk only when the client asks (<c>stream_options.include_usage</c>).</summary>
     public bool IncludeUsage { get; init; }
 
-    public bool IsEmbedding => Api is ClientApi.OpenAiEmbeddings or ClientApi.OllamaEmbed or ClientApi.OllamaEmbeddings;
+    public bool IsEmbedding => IsEmbeddingApi(Api);
 
-    public bool IsOpenAi => Api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion or ClientApi.OpenAiEmbeddings;
+    public static bool IsEmbeddingApi(ClientApi api) => api is ClientApi.OpenAiEmbeddings or ClientApi.OllamaEmbed or ClientApi.OllamaEmbeddings;
+
+    public bool IsOpenAi => IsOpenAiApi(Api);
+
+    public static bool IsOpenAiApi(ClientApi api) => api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion or ClientApi.OpenAiEmbeddings;
 
     /// <summary>The worst case the call may cost, reserved against every limit before it starts.</summary>
     public int ReservedTokens => IsEmbedding ? PromptEstimate : PromptEstimate + (Choices * MaxTokens);

@@ -36,7 +36,7 @@ internal static class RequestReader
             _ => Required(body, "prompt", errors),
         };
 
-        var isOpenAi = api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion or ClientApi.OpenAiEmbeddings;
+        var isOpenAi = ModelRequest.IsOpenAiApi(api);
         if (!isOpenAi && body["options"] is { } ollamaOptions && ollamaOptions is not JsonObject)
         {
             errors["options"] = ["options must be an object."];
@@ -78,7 +78,7 @@ internal static class RequestReader
             Api = api,
             Body = body,
             Model = model!,
-            Stream = stream && api is not (ClientApi.OpenAiEmbeddings or ClientApi.OllamaEmbed or ClientApi.OllamaEmbeddings),
+            Stream = stream && !ModelRequest.IsEmbeddingApi(api),
             MaxTokens = maxTokens,
             Choices = choices,
             PromptEstimate = prompt,
@@ -229,67 +229,45 @@ internal static class RequestReader
     }
 
     /// <summary>Ollama content: a string, with images as base64 strings beside it.</summary>
-    private static int OllamaContent(JsonObject message, string path, Dictionary<string, string[]> errors)
+    private static int OllamaContent(JsonObject message, string path, Dictionary<string, string[]> errors) =>
+        OptionalText(message["content"], path + ".content", errors) + Images(message["images"], path + ".images", errors);
+
+    private static int GeneratePrompt(JsonObject body, Dictionary<string, string[]> errors) =>
+        3 + OptionalText(body["prompt"], "prompt", errors) + OptionalText(body["system"], "system", errors)
+        + OptionalText(body["suffix"], "suffix", errors) + Images(body["images"], "images", errors);
+
+    /// <summary>An optional string field's token estimate, or an error naming it when it is not a string.</summary>
+    private static int OptionalText(JsonNode? value, string path, Dictionary<string, string[]> errors)
     {
-        var estimate = 0;
-        if (message["content"] is { } content)
+        if (value is null)
         {
-            if (JsonRead.String(content) is { } text)
-            {
-                estimate += Tokens(text);
-            }
-            else
-            {
-                errors[path + ".content"] = ["content must be a string."];
-            }
+            return 0;
         }
 
-        if (message["images"] is { } images)
+        if (JsonRead.String(value) is { } text)
         {
-            if (images is JsonArray list && list.All(i => JsonRead.String(i) is not null))
-            {
-                estimate += list.Count * ImageTokens;
-            }
-            else
-            {
-                errors[path + ".images"] = ["images must be an array of base64 strings."];
-            }
+            return Tokens(text);
         }
 
-        return estimate;
+        errors[path] = [$"{path[(path.LastIndexOf('.') + 1)..]} must be a string."];
+        return 0;
     }
 
-    private static int GeneratePrompt(JsonObject body, Dictionary<string, string[]> errors)
+    /// <summary>Ollama's images (base64 strings): their token estimate, or an error naming the field.</summary>
+    private static int Images(JsonNode? images, string path, Dictionary<string, string[]> errors)
     {
-        var estimate = 3;
-        foreach (var field in (string[])["prompt", "system", "suffix"])
+        if (images is null)
         {
-            if (body[field] is { } value)
-            {
-                if (JsonRead.String(value) is { } text)
-                {
-                    estimate += Tokens(text);
-                }
-                else
-                {
-                    errors[field] = [$"{field} must be a string."];
-                }
-            }
+            return 0;
         }
 
-        if (body["images"] is { } images)
+        if (images is JsonArray list && list.All(i => JsonRead.String(i) is not null))
         {
-            if (images is JsonArray list && list.All(i => JsonRead.String(i) is not null))
-            {
-                estimate += list.Count * ImageTokens;
-            }
-            else
-            {
-                errors["images"] = ["images must be an array of base64 strings."];
-            }
+            return list.Count * ImageTokens;
         }
 
-        return estimate;
+        errors[path] = ["images must be an array of base64 strings."];
+        return 0;
     }
 
     private static int Required(JsonObject body, string field, Dictionary<string, string[]> errors)
