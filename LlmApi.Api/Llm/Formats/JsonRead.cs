@@ -27,8 +27,6 @@ internal static class JsonRead
     public static IEnumerable<string> Present(JsonObject body) =>
         body.Where(p => p.Value is not (null or JsonObject { Count: 0 } or JsonArray { Count: 0 })).Select(p => p.Key);
 
-    public static JsonNode? Clone(JsonNode? node) => node?.DeepClone();
-
     /// <summary>A member of an object; null when absent or when the node is not an object (where the indexer would throw).</summary>
     public static JsonNode? Get(this JsonNode? node, string name) => node is JsonObject obj && obj.TryGetPropertyValue(name, out var value) ? value : null;
 }

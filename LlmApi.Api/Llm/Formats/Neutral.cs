@@ -82,6 +82,15 @@ internal sealed class TranslationException(string field, string message) : Excep
         }
     }
 
+    /// <summary>Refuses the first member of <paramref name="node"/> that says something and is not <paramref name="accepted"/>.</summary>
+    public static void RefuseMembers(System.Text.Json.Nodes.JsonObject? node, Func<string, bool> accepted, string pathPrefix, Func<string, string> message)
+    {
+        foreach (var field in node is null ? [] : JsonRead.Present(node))
+        {
+            ThrowIf(!accepted(field), pathPrefix + field, message(field));
+        }
+    }
+
     /// <summary>Copies an optional positive whole number (such as <c>dimensions</c>) from one request to the other.</summary>
     public static void CopyPositive(System.Text.Json.Nodes.JsonObject from, System.Text.Json.Nodes.JsonObject to, string field)
     {

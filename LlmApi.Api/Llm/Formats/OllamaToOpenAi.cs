@@ -143,11 +143,8 @@ internal static class OllamaToOpenAi
             var message = (JsonObject)messages[i]!;
             var path = $"messages[{i}]";
             var role = JsonRead.String(message["role"])!;
-            foreach (var field in JsonRead.Present(message))
-            {
-                TranslationException.ThrowIf(field is not ("role" or "content" or "images" or "tool_calls" or "tool_name" or "thinking"), $"{path}.{field}",
-                    $"{field} cannot be sent to this model server.");
-            }
+            TranslationException.RefuseMembers(message, f => f is "role" or "content" or "images" or "tool_calls" or "tool_name" or "thinking", path + ".",
+                f => $"{f} cannot be sent to this model server.");
 
             var text = JsonRead.String(message["content"]) ?? string.Empty;
             var openAi = new JsonObject { ["role"] = role };
@@ -218,20 +215,10 @@ internal static class OllamaToOpenAi
     private static void RefuseThinking(JsonObject body) =>
         TranslationException.ThrowIf(JsonRead.Has(body, "think") && JsonRead.Bool(body["think"]) != false, "think", "This model server does not take Ollama's think setting.");
 
-    private static void RefuseOptions(JsonObject? options, HashSet<string> allowed)
-    {
-        foreach (var field in options is null ? [] : JsonRead.Present(options))
-        {
-            TranslationException.ThrowIf(!allowed.Contains(field) && !RuntimeOptions.Contains(field), $"options.{field}",
-                $"The option {field} has no equivalent on this model server (OpenAI format).");
-        }
-    }
+    private static void RefuseOptions(JsonObject? options, HashSet<string> allowed) =>
+        TranslationException.RefuseMembers(options, f => allowed.Contains(f) || RuntimeOptions.Contains(f), "options.",
+            f => $"The option {f} has no equivalent on this model server (OpenAI format).");
 
-    private static void RefuseUnknown(JsonObject body, HashSet<string> translated)
-    {
-        foreach (var field in JsonRead.Present(body))
-        {
-            TranslationException.ThrowIf(!translated.Contains(field), field, $"{field} cannot be sent to this model server (OpenAI format).");
-        }
-    }
+    private static void RefuseUnknown(JsonObject body, HashSet<string> translated) =>
+        TranslationException.RefuseMembers(body, translated.Contains, string.Empty, f => $"{f} cannot be sent to this model server (OpenAI format).");
 }

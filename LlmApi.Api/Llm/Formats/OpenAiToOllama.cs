@@ -156,11 +156,8 @@ internal static class OpenAiToOllama
             var message = (JsonObject)messages[i]!;
             var path = $"messages[{i}]";
             var role = JsonRead.String(message["role"])!;
-            foreach (var field in JsonRead.Present(message))
-            {
-                TranslationException.ThrowIf(field is not ("role" or "content" or "name" or "tool_calls" or "tool_call_id" or "refusal"), $"{path}.{field}",
-                    $"{field} cannot be sent to this model server.");
-            }
+            TranslationException.RefuseMembers(message, f => f is "role" or "content" or "name" or "tool_calls" or "tool_call_id" or "refusal", path + ".",
+                f => $"{f} cannot be sent to this model server.");
 
             TranslationException.ThrowIf(role != "tool" && !string.IsNullOrEmpty(JsonRead.String(message["name"])), $"{path}.name",
                 "Participant names cannot be sent to this model server.");
@@ -256,11 +253,6 @@ internal static class OpenAiToOllama
         return result;
     }
 
-    private static void RefuseUnknown(JsonObject body, HashSet<string> translated)
-    {
-        foreach (var field in JsonRead.Present(body))
-        {
-            TranslationException.ThrowIf(!translated.Contains(field) && !Inert.Contains(field), field, $"{field} cannot be sent to this model server (Ollama).");
-        }
-    }
+    private static void RefuseUnknown(JsonObject body, HashSet<string> translated) =>
+        TranslationException.RefuseMembers(body, f => translated.Contains(f) || Inert.Contains(f), string.Empty, f => $"{f} cannot be sent to this model server (Ollama).");
 }

@@ -150,7 +150,7 @@ internal static class Translation
 
     private static JsonObject LegacyEmbeddings(JsonObject body, string model)
     {
-        var embed = new JsonObject { ["model"] = model, ["input"] = JsonRead.Clone(body["prompt"]) };
+        var embed = new JsonObject { ["model"] = model, ["input"] = body["prompt"]?.DeepClone() };
         foreach (var field in (string[])["options", "keep_alive"])
         {
             if (body[field] is { } value)

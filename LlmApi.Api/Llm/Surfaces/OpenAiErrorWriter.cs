@@ -38,7 +38,7 @@ internal sealed class OpenAiErrorWriter : IProblemDetailsWriter
 
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json; charset=utf-8";
-        await http.Response.WriteAsync(JsonSerializer.Serialize(new OpenAiError(new OpenAiErrorBody(message, type, param, code)), ErrorJson.Options), http.RequestAborted);
+        await http.Response.WriteAsync(JsonSerializer.Serialize(new OpenAiError(new OpenAiErrorBody(message, type, param, code)), Formats.WireJson.Options), http.RequestAborted);
     }
 
     private static string? Extension(Microsoft.AspNetCore.Mvc.ProblemDetails problem, string name) =>
@@ -47,9 +47,4 @@ internal sealed class OpenAiErrorWriter : IProblemDetailsWriter
     private sealed record OpenAiError(OpenAiErrorBody Error);
 
     private sealed record OpenAiErrorBody(string Message, string Type, string? Param, string? Code);
-
-    private static class ErrorJson
-    {
-        public static readonly JsonSerializerOptions Options = new(Formats.WireJson.Options) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never };
-    }
 }
