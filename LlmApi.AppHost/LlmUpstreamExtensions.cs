@@ -89,10 +89,12 @@ internal static class LlmUpstreamExtensions
             return new LlmUpstream("ollama", ollama.GetEndpoint("http"), "Ollama", [], null, null, null);
         }
 
-        var endpoint = builder.AddParameter("llm-endpoint", new ConstantParameterDefault("http://localhost:11434"));
-        var provider = builder.AddParameter("llm-provider", new ConstantParameterDefault("Ollama"));
-        builder.AddModelServer("llm", builder.Configuration["Parameters:llm-endpoint"] ?? "http://localhost:11434",
-            builder.Configuration["Parameters:llm-provider"] ?? "Ollama", key: null);
+        const string DefaultEndpoint = "http://localhost:11434", DefaultProvider = "Ollama";
+        var endpoint = builder.AddParameter("llm-endpoint", new ConstantParameterDefault(DefaultEndpoint));
+        var provider = builder.AddParameter("llm-provider", new ConstantParameterDefault(DefaultProvider));
+        // The dashboard's health check is built now, so it reads the values the parameters will have.
+        builder.AddModelServer("llm", builder.Configuration["Parameters:llm-endpoint"] ?? DefaultEndpoint,
+            builder.Configuration["Parameters:llm-provider"] ?? DefaultProvider, key: null);
         return new LlmUpstream("llm", endpoint.Resource, provider.Resource, [], null, null, null);
     }
 

@@ -169,33 +169,20 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
     [Fact]
     public async Task Changing_the_model_changes_the_output()
     {
-        var directory = Directory.CreateTempSubdirectory("llmapi-manifests-4-").FullName;
-        try
-        {
-            var (exitCode, output, _) = await Repository.PublishKubernetesAsync(directory, "Api:Replicas=4");
-            Assert.True(exitCode == 0, output);
-
-            var deployment = GeneratedManifestsFixture.LoadAll(directory).OfType<V1Deployment>().Single(d => d.Metadata.Name == "api");
-            Assert.Equal(4, deployment.Spec.Replicas);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await PublishWithAsync(["Api:Replicas=4"], (directory, objects) =>
+            Assert.Equal(4, objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "api").Spec.Replicas));
     }
 
     [Fact]
     public async Task Every_model_upstream_reaches_the_api_and_its_key_only_the_secret()
     {
-        var directory = Directory.CreateTempSubdirectory("llmapi-manifests-fleet-").FullName;
-        try
+        string[] settings =
+        [
+            "Llm:Upstreams:gpu1:Endpoint=http://10.0.0.5:11434", "Llm:Upstreams:gpu1:Models:0=llama3:latest",
+            "Llm:Upstreams:cloud:Endpoint=https://api.groq.com/openai/v1", "Llm:Upstreams:cloud:Provider=OpenAI", "Llm:Upstreams:cloud:Key=sk-never-written",
+        ];
+        await PublishWithAsync(settings, (directory, objects) =>
         {
-            var (exitCode, output, _) = await Repository.PublishKubernetesAsync(directory,
-                "Llm:Upstreams:gpu1:Endpoint=http://10.0.0.5:11434", "Llm:Upstreams:gpu1:Models:0=llama3:latest",
-                "Llm:Upstreams:cloud:Endpoint=https://api.groq.com/openai/v1", "Llm:Upstreams:cloud:Provider=OpenAI", "Llm:Upstreams:cloud:Key=sk-never-written");
-            Assert.True(exitCode == 0, output);
-
-            var objects = GeneratedManifestsFixture.LoadAll(directory);
             var config = objects.OfType<V1ConfigMap>().Single(c => c.Metadata.Name == "api-config").Data;
             Assert.Equal("http://10.0.0.5:11434", config["Llm__Upstreams__gpu1__Endpoint"]);
             Assert.Equal("llama3:latest", config["Llm__Upstreams__gpu1__Models__0"]);
@@ -205,6 +192,18 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
             Assert.Equal("llm-cloud-key", key.ValueFrom.SecretKeyRef.Key);
             Assert.Contains("llm-cloud-key=", File.ReadAllText(Path.Combine(directory, "secrets.env.example")), StringComparison.Ordinal);
             Assert.DoesNotContain(Directory.EnumerateFiles(directory), f => File.ReadAllText(f).Contains("sk-never-written", StringComparison.Ordinal));
+        });
+    }
+
+    /// <summary>Publishes with extra AppHost settings into a temporary folder and checks what was written there.</summary>
+    private static async Task PublishWithAsync(string[] settings, Action<string, IReadOnlyList<object>> check)
+    {
+        var directory = Directory.CreateTempSubdirectory("llmapi-manifests-").FullName;
+        try
+        {
+            var (exitCode, output, _) = await Repository.PublishKubernetesAsync(directory, settings);
+            Assert.True(exitCode == 0, output);
+            check(directory, GeneratedManifestsFixture.LoadAll(directory));
         }
         finally
         {
