@@ -39,7 +39,7 @@ internal static class LlmGatewaySetup
         builder.Services.AddSingleton<UsageLimiter>();
         builder.Services.AddSingleton<UsageStore>();
         builder.Services.AddSingleton<ApiKeyStore>();
-        builder.Services.AddScoped<ModelGateway>();
+        builder.Services.AddSingleton<ModelGateway>(); // holds no per-call state: each call has its own Exchange
     }
 
     public static IEndpointRouteBuilder MapLlmGateway(this IEndpointRouteBuilder app)
