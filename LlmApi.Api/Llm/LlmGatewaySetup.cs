@@ -34,6 +34,7 @@ internal static class LlmGatewaySetup
 
         // Before AddProblemDetails registers the default writer: the first writer that accepts a problem writes it.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, OpenAiErrorWriter>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, OllamaErrorWriter>());
 
         builder.Services.AddSingleton<GatewayTelemetry>();
         builder.Services.AddSingleton<UsageLimiter>();

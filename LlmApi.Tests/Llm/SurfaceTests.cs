@@ -51,6 +51,14 @@ public sealed class SurfaceTests(ApiFixture fixture)
             Assert.False(string.IsNullOrEmpty(problem.GetProperty("error").GetString())); // Ollama clients read "error"
         }
 
+        // ollama-js accepts application/json and reads "error" only from a body of that type.
+        using var asOllamaJs = ApiCalls.Request(HttpMethod.Post, "/api/pull", admin.Token, new { model = "llama3" });
+        asOllamaJs.Headers.Accept.ParseAdd("application/json");
+        using var readable = await client.SendAsync(asOllamaJs);
+        Assert.Equal(HttpStatusCode.Forbidden, readable.StatusCode);
+        Assert.Equal("application/json", readable.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("Model management", (await readable.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString(), StringComparison.Ordinal);
+
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/version")).StatusCode);
         using var show = await client.SendAsync(HttpMethod.Post, "/api/show", admin.Token, new { model = "llama3" });
         Assert.Equal("FROM test", (await show.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("modelfile").GetString());
