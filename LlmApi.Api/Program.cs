@@ -15,8 +15,10 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseMiddleware<ResponseHeadersMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<RequestCharsetMiddleware>();
 app.UseAuthentication();
 app.UseMiddleware<LogScopeMiddleware>();
 app.UseAuthorization();

@@ -22,6 +22,7 @@ internal static class Extensions
     {
         builder.AddLlmGateway(); // first: its OpenAI error writer must precede the default problem+json writer
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsConventions.Apply);
+        builder.Services.AddSingleton<IProblemDetailsWriter, FallbackProblemWriter>(); // after the default writer: see the class
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddValidation();
         // Binding failures (malformed JSON, wrong content type) throw, so they reach the one exception handler and
@@ -30,9 +31,13 @@ internal static class Extensions
         builder.Services.Configure<JsonOptions>(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            StrictJsonConverters.AddTo(o.SerializerOptions);
         });
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
-            o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        {
+            o.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            o.AddServerHeader = false; // the server's name and version help only an attacker
+        });
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.AddRedisClient(CacheConnectionName, configureOptions: options =>

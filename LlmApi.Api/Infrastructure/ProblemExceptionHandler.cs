@@ -53,9 +53,21 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         _ => "Bad request",
     };
 
-    // The framework's messages for malformed JSON name the failing position, which helps the client and leaks nothing.
-    private static string DetailFor(BadHttpRequestException bad) =>
-        bad.InnerException is System.Text.Json.JsonException json ? $"The request body is not valid JSON: {json.Message}" : bad.Message;
+    // In the API's terms: the framework's own messages name its types and parameters ("Did you mean to use a Service
+    // instead?"), which tell a client nothing and a attacker how the service is built.
+    private static string DetailFor(BadHttpRequestException bad) => bad switch
+    {
+        { InnerException: MalformedTextException text } => text.Message,
+        { InnerException: System.Text.Json.JsonException json } when json.Message.Contains("could not be converted", StringComparison.Ordinal) =>
+            $"The value at {json.Path ?? "$"} has the wrong type or format.",
+        { InnerException: System.Text.Json.JsonException json } =>
+            $"The request body is not valid JSON (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine}).",
+        { StatusCode: StatusCodes.Status415UnsupportedMediaType } => "Request bodies must be JSON: send Content-Type: application/json.",
+        { StatusCode: StatusCodes.Status413PayloadTooLarge } => "The request body is larger than this route accepts.",
+        { Message: var message } when message.Contains("body", StringComparison.OrdinalIgnoreCase) => "A JSON request body is required.",
+        { Message: var message } when message.StartsWith("Failed to bind parameter", StringComparison.Ordinal) => "A route or query value has the wrong format.",
+        _ => "The request could not be read.",
+    };
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {Method} {Path} failed")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

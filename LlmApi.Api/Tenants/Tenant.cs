@@ -69,10 +69,28 @@ internal sealed record Tenant(
 
     public TenantSummary ToSummary() => new(TenantId, Name, Domain);
 
-    public TenantResponse ToResponse()
+    public TenantResponse ToResponse() => new(TenantId, Name, Domain, Status, ReadableSettings(SettingsJson), Limits, CreatedAt, UpdatedAt);
+
+    /// <summary>
+    /// The stored settings, or an empty object when they cannot be written out (text stored before input was checked
+    /// for well-formed Unicode): one unreadable record must not break every answer, or a page, that includes it.
+    /// </summary>
+    private static JsonElement ReadableSettings(string json)
     {
-        using var settings = JsonDocument.Parse(SettingsJson);
-        return new(TenantId, Name, Domain, Status, settings.RootElement.Clone(), Limits, CreatedAt, UpdatedAt);
+        try
+        {
+            using var settings = JsonDocument.Parse(json);
+            if (Infrastructure.UnicodeText.FirstMalformed(settings.RootElement) is null)
+            {
+                return settings.RootElement.Clone();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        using var empty = JsonDocument.Parse("{}");
+        return empty.RootElement.Clone();
     }
 }
 

@@ -1,0 +1,162 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using LlmApi.Tests.Infrastructure;
+
+namespace LlmApi.Tests.Foundation;
+
+/// <summary>The defects found by attacking the API with malformed input: each answers a clear 4xx, and nothing bad is stored.</summary>
+[Collection(SharedApi.Name)]
+public sealed class MalformedInputTests(ApiFixture fixture)
+{
+    private static StringContent Json(string json, string contentType = "application/json") =>
+        new(json, new MediaTypeHeaderValue(contentType));
+
+    private static HttpRequestMessage Raw(HttpMethod method, string path, string? token, HttpContent content)
+    {
+        var request = ApiCalls.Request(method, path, token);
+        request.Content = content;
+        return request;
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_in_tenant_settings_is_refused_and_nothing_is_stored()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+
+        using var patch = await client.SendAsync(Raw(HttpMethod.Patch, "/api/tenant", admin.Token, Json("""{"settings":{"note":"\ud800"}}""")));
+
+        var problem = await patch.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("$.settings.note", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        using var tenant = await client.SendAsync(HttpMethod.Get, "/api/tenant", admin.Token);
+        Assert.Equal(HttpStatusCode.OK, tenant.StatusCode);
+        Assert.Empty((await tenant.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("settings").EnumerateObject());
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", admin.Token));
+        using var list = ApiCalls.Request(HttpMethod.Get, "/api/admin/tenants", null);
+        list.Headers.Add("X-Operator-Key", fixture.OperatorKey);
+        using var page = await client.SendAsync(list);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        using var _ = JsonDocument.Parse(await page.Content.ReadAsStringAsync()); // one whole, valid document
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_in_a_typed_field_is_refused()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+
+        using var response = await client.SendAsync(Raw(HttpMethod.Patch, "/api/tenant", admin.Token, Json("""{"name":"Bad \udc00 name"}""")));
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData("/api/chat", """{"model":"llama3","messages":["hi"]}""", "messages[0]")]
+    [InlineData("/api/chat", """{"model":"llama3","messages":[{"role":"user","content":"hi"}],"options":"x"}""", "options")]
+    [InlineData("/api/chat", """{"model":"llama3","messages":[{"role":"user","content":[1]}]}""", "messages[0].content")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":[{"type":"text","text":7}]}]}""", "messages[0].content[0].text")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":"\ud800"}]}""", "$.messages[0].content")]
+    [InlineData("/api/llm/chat", """{"model":"llama3","messages":"hi"}""", "messages")]
+    public async Task Malformed_chat_bodies_are_400_naming_the_field(string path, string body, string field)
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        using var request = Raw(HttpMethod.Post, path, admin.Token, Json(body));
+        request.Headers.Add("x-tenant-id", admin.TenantId.ToString());
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_bytes_are_400()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var bytes = Encoding.UTF8.GetBytes("""{"model":"llama3","messages":[{"role":"user","content":"XX"}]}""");
+        var at = Array.IndexOf(bytes, (byte)'X');
+        bytes[at] = 0xFF;
+        bytes[at + 1] = 0xFE;
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        using var response = await client.SendAsync(Raw(HttpMethod.Post, "/v1/chat/completions", admin.Token, content));
+
+        await response.AssertOpenAiErrorAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=utf-7")]
+    [InlineData("application/json; charset=")]
+    public async Task A_body_in_another_charset_is_415_on_every_json_route(string contentType)
+    {
+        using var client = fixture.CreateClient();
+        foreach (var path in new[] { "/api/auth/login", "/api/auth/register" })
+        {
+            var content = new ByteArrayContent("{}"u8.ToArray());
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var response = await client.SendAsync(Raw(HttpMethod.Post, path, null, content));
+            await response.AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        }
+    }
+
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("application/xml")]
+    public async Task Errors_keep_their_status_whatever_the_accept_header_says(string accept)
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, _, member) = await client.CreateMemberAsync(admin);
+        var logLinesBefore = fixture.Api.Logs.Lines.Count(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
+
+        foreach (var (token, expected) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (member, HttpStatusCode.Forbidden) })
+        {
+            using var request = ApiCalls.Request(HttpMethod.Get, "/api/users", token);
+            request.Headers.Accept.ParseAdd(accept);
+            using var response = await client.SendAsync(request);
+            await response.AssertProblemAsync(expected);
+        }
+
+        Assert.Equal(logLinesBefore, fixture.Api.Logs.Lines.Count(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("POST", "/api/auth/login", "")]
+    [InlineData("POST", "/api/auth/login", "[1,2]")]
+    [InlineData("POST", "/api/auth/login", """{"email":42}""")]
+    [InlineData("POST", "/api/auth/register", """{"tenantName":{}}""")]
+    public async Task Details_speak_in_the_apis_terms_not_the_frameworks(string method, string path, string body)
+    {
+        using var client = fixture.CreateClient();
+
+        using var response = await client.SendAsync(Raw(new HttpMethod(method), path, null, Json(body)));
+
+        var detail = (await response.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("detail").GetString()!;
+        foreach (var internals in new[] { "Service", "parameter", "System.", "LlmApi", "Request\"" })
+        {
+            Assert.DoesNotContain(internals, detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Answers_carry_nosniff_no_store_and_no_server_header()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+
+        using var login = await client.LoginAsync(admin.Email, admin.Password, admin.Domain);
+        using var key = await client.SendAsync(HttpMethod.Post, "/api/keys", admin.Token, new { name = "cache test" });
+
+        foreach (var response in new[] { login, key })
+        {
+            Assert.Equal("nosniff", string.Join(',', response.Headers.GetValues("X-Content-Type-Options")));
+            Assert.True(response.Headers.CacheControl?.NoStore);
+            Assert.False(response.Headers.Contains("Server"));
+        }
+    }
+}
