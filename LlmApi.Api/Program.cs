@@ -15,6 +15,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseClientAddress(); // X-Forwarded-For only from ForwardedHeaders:TrustedNetworks
 app.UseMiddleware<ResponseHeadersMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -22,6 +23,7 @@ app.UseMiddleware<RequestCharsetMiddleware>();
 app.UseAuthentication();
 app.UseMiddleware<LogScopeMiddleware>();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
 app.MapApiDocumentation();

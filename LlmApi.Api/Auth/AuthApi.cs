@@ -13,7 +13,7 @@ internal static partial class AuthApi
     {
         var auth = app.MapGroup("/api/auth").WithTags("Auth");
 
-        auth.MapPost("/register", RegisterAsync).AllowAnonymous();
+        auth.MapPost("/register", RegisterAsync).AllowAnonymous().RequireRateLimiting(ClientAddress.RegistrationPolicy);
         auth.MapPost("/login", LoginAsync).AllowAnonymous();
 
         var signedIn = auth.MapGroup(string.Empty).RequireAuthorization(AuthenticationSetup.UserPolicy);
@@ -58,18 +58,32 @@ internal static partial class AuthApi
     /// </summary>
     internal static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
         LoginRequest request, TenantStore tenants, UserStore users, SessionStore sessions, PasswordHasher passwords,
-        TokenService tokens, TimeProvider clock, HttpContext http, ILogger<LoginRequest> logger)
+        AttemptThrottle throttle, TokenService tokens, TimeProvider clock, HttpContext http, ILogger<LoginRequest> logger)
     {
         var tenant = request.TenantId is { } tenantId
             ? await tenants.GetAsync(tenantId)
             : await tenants.FindByDomainAsync(Normalization.Domain(request.Domain!));
-        var user = tenant is null ? null : await users.FindByEmailAsync(tenant.TenantId, Normalization.Email(request.Email));
+        var email = Normalization.Email(request.Email);
 
+        // Throttled by what was asked for, whether or not it exists: the answer must not tell the two apart.
+        var account = $"{tenant?.TenantId.ToString("D") ?? request.TenantId?.ToString("D") ?? Normalization.Domain(request.Domain!)}|{email}";
+        var address = ClientAddress.Of(http);
+        var locks = await Task.WhenAll(throttle.LockedForAsync(ThrottleScope.Account, account), throttle.LockedForAsync(ThrottleScope.Address, address));
+        if (locks.Max() is { Ticks: > 0 } wait)
+        {
+            LogLoginThrottled(logger, tenant?.TenantId);
+            return Problems.TooManyRequests(http, wait, "Too many failed sign-ins for this account or from this address.");
+        }
+
+        var user = tenant is null ? null : await users.FindByEmailAsync(tenant.TenantId, email);
         if (!await passwords.VerifyAsync(request.Password, user?.PasswordHash, http.RequestAborted) || user is null || tenant is null)
         {
+            await Task.WhenAll(throttle.FailedAsync(ThrottleScope.Account, account), throttle.FailedAsync(ThrottleScope.Address, address));
             LogLoginFailed(logger, tenant?.TenantId);
             return Problems.Unauthorized(InvalidCredentials);
         }
+
+        await throttle.SucceededAsync(ThrottleScope.Account, account);
 
         if (user.Status != UserStatus.Active || tenant.Status != TenantStatus.Active)
         {
@@ -104,13 +118,22 @@ internal static partial class AuthApi
 
     /// <summary>Changes the caller's password and ends every other session of theirs.</summary>
     internal static async Task<Results<Ok<EndedSessionsResponse>, ProblemHttpResult>> ChangePasswordAsync(
-        ChangePasswordRequest request, Caller caller, SessionStore sessions, PasswordHasher passwords, TimeProvider clock,
-        HttpContext http, ILogger<Caller> logger)
+        ChangePasswordRequest request, Caller caller, SessionStore sessions, PasswordHasher passwords, AttemptThrottle throttle,
+        TimeProvider clock, HttpContext http, ILogger<Caller> logger)
     {
+        var subject = caller.UserId.ToString("D");
+        if (await throttle.LockedForAsync(ThrottleScope.PasswordChange, subject) is { Ticks: > 0 } wait)
+        {
+            return Problems.TooManyRequests(http, wait, "Too many wrong current passwords; password changes are locked for a while.");
+        }
+
         if (!await passwords.VerifyAsync(request.CurrentPassword, caller.User.PasswordHash, http.RequestAborted))
         {
+            await throttle.FailedAsync(ThrottleScope.PasswordChange, subject);
             return Problems.Forbidden("The current password is incorrect.");
         }
+
+        await throttle.SucceededAsync(ThrottleScope.PasswordChange, subject);
 
         var hash = await passwords.HashAsync(request.NewPassword, http.RequestAborted);
         if (await sessions.ChangePasswordAsync(caller.TenantId, caller.UserId, caller.SessionId, hash, clock.GetUtcNow()) is not { } ended)
@@ -143,6 +166,9 @@ internal static partial class AuthApi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Login failed: invalid credentials (tenant {TenantId})")]
     private static partial void LogLoginFailed(ILogger logger, Guid? tenantId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Login throttled (tenant {TenantId})")]
+    private static partial void LogLoginThrottled(ILogger logger, Guid? tenantId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Login refused: user {UserId} or tenant {TenantId} is not active")]
     private static partial void LogLoginRefused(ILogger logger, Guid tenantId, Guid userId);

@@ -29,6 +29,11 @@ internal static class AuthenticationSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        builder.Services.AddOptions<ThrottlingOptions>()
+            .BindConfiguration(ThrottlingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<AttemptThrottle>();
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<PasswordHasher>();
         builder.Services.AddSingleton<AccessValidator>();

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace LlmApi.Api.Auth;
 
 /// <summary>Login sessions of users: <c>session:{id}</c> plus each user's set of session ids.</summary>
-internal sealed class SessionStore(IConnectionMultiplexer redis)
+internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptions<ThrottlingOptions> throttling)
 {
     private IDatabase Db => redis.GetDatabase();
 
@@ -20,7 +20,24 @@ internal sealed class SessionStore(IConnectionMultiplexer redis)
         _ = tx.KeyExpireAsync(RedisKeys.Session(session.SessionId), session.ExpiresAt.UtcDateTime);
         _ = tx.SetAddAsync(RedisKeys.UserSessions(session.TenantId, session.UserId), session.SessionId.ToString("D"));
         await tx.ExecuteAsync();
+        await Db.ScriptEvaluateAsync(KeepNewestScript, [RedisKeys.UserSessions(session.TenantId, session.UserId)],
+            Prefixes(throttling.Value.SessionsPerUser));
     }
+
+    // Caps a user's live sessions: ids of expired sessions leave the set; past the cap, the oldest sessions end
+    // (deleted and their tokens revoked, as at logout). KEYS[1] the user's session set; ARGV[3] the cap.
+    private const string KeepNewestScript = SessionScripts.EndSessionFunction + """
+        local live = {}
+        for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+          local created = redis.call('HGET', session_prefix .. '{' .. sid .. '}', 'createdAt')
+          if created then table.insert(live, {sid, tonumber(created)}) else redis.call('SREM', KEYS[1], sid) end
+        end
+        local excess = #live - tonumber(ARGV[3])
+        if excess <= 0 then return 0 end
+        table.sort(live, function(a, b) return a[2] < b[2] end)
+        for i = 1, excess do end_session(KEYS[1], live[i][1]) end
+        return excess
+        """;
 
     /// <summary>The user's live sessions, newest first; ids of expired sessions are pruned from the index.</summary>
     public async Task<IReadOnlyList<Session>> ListAsync(Guid tenantId, Guid userId)

@@ -51,6 +51,7 @@ internal static class Extensions
         builder.Services.AddHostedService<RedisConnectionWarmup>();
 
         builder.AddJwtAuthentication();
+        builder.AddClientAddress();
         builder.Services.AddOptions<OperatorOptions>()
             .BindConfiguration(OperatorOptions.Section)
             .Validate(o => string.IsNullOrEmpty(o.Key) || o.Key.Length >= OperatorOptions.MinimumKeyLength,

@@ -55,6 +55,17 @@ internal static class RedisKeys
     /// <summary>Hash of usage counters of a tenant for one UTC day (per model, key and user).</summary>
     public static RedisKey Usage(Guid tenantId, DateOnly day) => $"tenant:{{{tenantId:D}}}:usage:{day:yyyy-MM-dd}";
 
+    /// <summary>
+    /// The three keys of one throttled subject (failures, lock, strikes), in one hash slot. <paramref name="subject"/> is
+    /// a hash of what is throttled (an account, an address, a user), never the thing itself.
+    /// </summary>
+    public static RedisKey[] Throttle(string scope, string subject) =>
+    [
+        $"throttle:{{{scope}:{subject}}}:failures",
+        $"throttle:{{{scope}:{subject}}}:lock",
+        $"throttle:{{{scope}:{subject}}}:strikes",
+    ];
+
     /// <summary>Prefixes for Lua scripts that end sessions they discover while running.</summary>
     public const string SessionPrefix = "session:";
 

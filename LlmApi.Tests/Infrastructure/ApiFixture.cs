@@ -34,6 +34,9 @@ public sealed class ApiFixture : IAsyncLifetime
         ["Jwt:SigningKey"] = JwtSigningKey,
         ["Operator:Key"] = OperatorKey,
         ["ConnectionStrings:llm"] = Upstream.ConnectionString("Ollama"),
+        // Every test calls from 127.0.0.1: per-address limits are tested with instances of their own.
+        ["Throttling:RegistrationsPerHour"] = "1000000",
+        ["Throttling:AddressFailures"] = "1000000",
     };
 
     public HttpClient CreateClient() => Api.CreateClient();

@@ -46,6 +46,7 @@ public sealed class FleetFixture : IAsyncLifetime
             ["Llm:Health:MinimumThroughput"] = "2",
             ["Llm:Health:ProbeFailuresToEject"] = "1",
             ["Llm:AttemptTimeout"] = "00:00:02",
+            ["Throttling:RegistrationsPerHour"] = "1000000",
         });
         Api.StartServer();
         await AllInRotationAsync();
