@@ -34,6 +34,8 @@ var upstreams = builder.AddLlmUpstreams();
 // Secrets shared by every replica. Local runs generate them; deployments supply them (see README).
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
 var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true);
+// Prometheus presents it as a bearer token; without it /metrics (tenant ids and usage) answers 401.
+var metricsScrapeKey = builder.AddParameter("metrics-scrape-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true);
 
 // Probe timings are the seed's: liveness 30 s / 10 s / 3, readiness 10 s / 5 s / 3, startup 5 s x 30 (150 s to start).
 var api = builder.AddProject<Projects.LlmApi_Api>("api")
@@ -42,6 +44,7 @@ var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithLlmUpstreams(upstreams)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("Operator__Key", operatorKey)
+    .WithEnvironment("Metrics__ScrapeKey", metricsScrapeKey)
     .WithHttpProbe(ProbeType.Liveness, "/alive", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
     .WithHttpProbe(ProbeType.Readiness, "/health", initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
     .WithAdditionalHttpProbe(ProbeType.Startup, "/alive", endpointName: "http", periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 30)
@@ -68,6 +71,10 @@ var api = builder.AddProject<Projects.LlmApi_Api>("api")
 if (builder.ExecutionContext.IsPublishMode)
 {
     // Locally the AppHost points telemetry at its dashboard; a cluster sends it to its own collector.
+    // Client addresses (throttling, audit) come from X-Forwarded-For only through the ingress controller's pods:
+    // not from any sender, which is what ASPNETCORE_FORWARDEDHEADERS_ENABLED would allow.
+    api.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+        .WithEnvironment("ForwardedHeaders__TrustedNetworks__0", builder.AddParameter("trusted-proxies", new ConstantParameterDefault("10.0.0.0/8")));
     api.WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
         .WithEnvironment("OTEL_SERVICE_NAME", "api")
         .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT",

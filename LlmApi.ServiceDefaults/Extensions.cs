@@ -116,9 +116,30 @@ public static class ServiceDefaultsExtensions
             Predicate = r => r.Tags.Contains(LiveTag),
             ResponseWriter = WriteHealthReportAsync,
         });
-        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
+        // /metrics names tenants and their usage: with Metrics:ScrapeKey set (every deployment), only a scraper that
+        // presents it as a bearer token reads it; others get 401 and learn nothing.
+        var scrapeKey = app.Configuration["Metrics:ScrapeKey"];
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, meterProvider: null, configureBranchedPipeline: pipeline => pipeline.Use(async (context, next) =>
+        {
+            if (!string.IsNullOrEmpty(scrapeKey) && !PresentsKey(context, scrapeKey))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                return;
+            }
+
+            await next(context);
+        }), optionsName: null);
 
         return app;
+    }
+
+    private static bool PresentsKey(HttpContext context, string key)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : string.Empty;
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(presented), System.Text.Encoding.UTF8.GetBytes(key));
     }
 
     private static readonly JsonSerializerOptions HealthJsonOptions = new(JsonSerializerDefaults.Web);

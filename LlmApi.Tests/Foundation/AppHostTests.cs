@@ -20,8 +20,11 @@ public sealed class AppHostTests(AppHostFixture fixture)
         using var alive = await client.GetAsync("/alive");
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
 
-        var metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("http_server_request_duration", metrics, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode); // tenants' usage is not public
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        scrape.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.MetricsScrapeKey);
+        using var metrics = await client.SendAsync(scrape);
+        Assert.Contains("http_server_request_duration", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -42,4 +42,17 @@ public sealed class ServiceInfoTests(ApiFixture fixture)
 
         Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task With_a_scrape_key_metrics_answer_only_a_scraper_that_presents_it()
+    {
+        var key = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        await using var api = new ApiFactory(new Dictionary<string, string?>(fixture.Settings) { ["Metrics:ScrapeKey"] = key });
+        api.StartServer();
+        using var client = api.CreateClient();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/metrics", null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/metrics", "not-the-key"));
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/metrics", key));
+    }
 }

@@ -23,6 +23,9 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public HttpClient CreateApiClient() => App.CreateHttpClient("api", "http");
 
+    /// <summary>The key a Prometheus scraper of this AppHost's API presents.</summary>
+    public string MetricsScrapeKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     public async Task InitializeAsync()
     {
         _redisDirectory = Directory.CreateTempSubdirectory("llmapi-apphost-redis-").FullName;
@@ -30,7 +33,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         var started = System.Diagnostics.Stopwatch.StartNew();
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<AppHost::Projects.LlmApi_AppHost>(
-            ["Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}"], timeout.Token);
+            ["Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}", $"Parameters:metrics-scrape-key={MetricsScrapeKey}"], timeout.Token);
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await WaitForHealthyReplicasAsync("api", ExpectedApiReplicas, timeout.Token);

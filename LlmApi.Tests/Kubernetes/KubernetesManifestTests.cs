@@ -84,7 +84,7 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         Assert.Equal("Production", config["ASPNETCORE_ENVIRONMENT"]);
         Assert.DoesNotContain(config.Keys, k => k.Contains("Key", StringComparison.OrdinalIgnoreCase) || k.Contains("PASSWORD", StringComparison.Ordinal));
         var example = File.ReadAllLines(Path.Combine(generated.Directory, "secrets.env.example")).Where(l => !l.StartsWith('#')).ToList();
-        Assert.Equal(["cache-password=", "jwt-signing-key=", "operator-key="], example);
+        Assert.Equal(["cache-password=", "jwt-signing-key=", "metrics-scrape-key=", "operator-key="], example);
     }
 
     [Fact]
