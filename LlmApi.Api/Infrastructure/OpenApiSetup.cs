@@ -13,7 +13,8 @@ internal static class OpenApiSetup
     public static void AddOpenApiDocument(this IHostApplicationBuilder builder) =>
         builder.Services.AddOpenApi(options =>
         {
-            options.AddDocumentTransformer<BearerSchemeTransformer>();
+            options.AddDocumentTransformer<SecuritySchemesTransformer>();
+            options.AddOperationTransformer<OperationSecurityTransformer>();
             options.AddSchemaTransformer((schema, context, _) =>
             {
                 if (Examples.TryGetValue(context.JsonTypeInfo.Type, out var example))
@@ -56,8 +57,8 @@ internal static class OpenApiSetup
         return app;
     }
 
-    /// <summary>Declares the bearer scheme and applies it to every operation that requires authorization.</summary>
-    private sealed class BearerSchemeTransformer : IOpenApiDocumentTransformer
+    /// <summary>Declares the two security schemes: users' and keys' bearer credentials, and the operator's key.</summary>
+    private sealed class SecuritySchemesTransformer : IOpenApiDocumentTransformer
     {
         public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
         {
@@ -65,37 +66,64 @@ internal static class OpenApiSetup
             document.Info.Description = "Multi-tenant API: register a tenant, sign in, and call the API with `Authorization: Bearer <token>`.";
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["Bearer"] = new OpenApiSecurityScheme
+            document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
                 Scheme = "bearer",
-                BearerFormat = "JWT",
-                Description = "The token returned by /api/auth/register or /api/auth/login.",
+                BearerFormat = "JWT or API key",
+                Description = "The token returned by /api/auth/register or /api/auth/login; on model routes also an API key (llmk_...).",
             };
-
-            var requirement = new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("Bearer", document)] = [] };
-            var secured = context.DescriptionGroups
-                .SelectMany(g => g.Items)
-                .Where(d => d.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any()
-                    && !d.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any())
-                .Select(d => "/" + d.RelativePath?.Split('?')[0].TrimEnd('/'))
-                .ToHashSet(StringComparer.OrdinalIgnoreCase);
-
-            foreach (var (path, item) in document.Paths)
+            document.Components.SecuritySchemes[OperatorScheme] = new OpenApiSecurityScheme
             {
-                if (!secured.Contains(path.TrimEnd('/')) || item.Operations is null)
-                {
-                    continue;
-                }
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = Platform.OperatorKeyFilter.HeaderName,
+                Description = "The platform operator's key (Operator:Key).",
+            };
+            return Task.CompletedTask;
+        }
+    }
 
-                foreach (var operation in item.Operations.Values)
+    /// <summary>
+    /// Per operation, from the endpoint's own metadata (never by comparing paths, which route constraints such as
+    /// <c>{id:guid}</c> make differ): the bearer requirement where authorization is required, the operator's key on
+    /// operator routes, and the headers an endpoint declares with <see cref="DocumentedHeader"/>.
+    /// </summary>
+    private sealed class OperationSecurityTransformer : IOpenApiOperationTransformer
+    {
+        public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+        {
+            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            var scheme = metadata.OfType<Platform.OperatorOnly>().Any() ? OperatorScheme
+                : metadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any()
+                    && !metadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any() ? BearerScheme
+                : null;
+            if (scheme is not null)
+            {
+                operation.Security ??= [];
+                operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [] });
+            }
+
+            foreach (var header in metadata.OfType<DocumentedHeader>())
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
                 {
-                    operation.Security ??= [];
-                    operation.Security.Add(requirement);
-                }
+                    Name = header.Name,
+                    In = ParameterLocation.Header,
+                    Required = true,
+                    Description = header.Description,
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
             }
 
             return Task.CompletedTask;
         }
     }
+
+    private const string BearerScheme = "Bearer";
+    private const string OperatorScheme = "OperatorKey";
 }
+
+/// <summary>A request header an endpoint requires, for the OpenAPI document.</summary>
+internal sealed record DocumentedHeader(string Name, string Description);

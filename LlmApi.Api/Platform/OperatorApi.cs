@@ -16,6 +16,12 @@ public sealed record UpdateTenantRequestByOperator(TenantStatus? Status, UsageLi
     }
 }
 
+/// <summary>Marks the routes that take the operator's key instead of a user's token.</summary>
+internal sealed class OperatorOnly
+{
+    public static readonly OperatorOnly Instance = new();
+}
+
 internal sealed record TenantListResponse(IReadOnlyList<TenantResponse> Tenants, int Count, long Total, string? NextCursor);
 
 /// <summary>The platform operator's view of all tenants. Suspending a tenant locks out all its users and tokens at once.</summary>
@@ -25,7 +31,8 @@ internal static partial class OperatorApi
     {
         var admin = app.MapGroup("/api/admin/tenants").WithTags("Operator")
             .AllowAnonymous()
-            .AddEndpointFilter<OperatorKeyFilter>();
+            .AddEndpointFilter<OperatorKeyFilter>()
+            .WithMetadata(OperatorOnly.Instance);
         admin.MapGet("/", ListAsync);
         admin.MapPatch("/{tenantId:guid}", UpdateAsync);
         return app;

@@ -33,4 +33,25 @@ public sealed class ConfigurationTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, docs.StatusCode); // redirected to the Scalar UI
         Assert.StartsWith("/scalar", docs.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task OpenApi_declares_how_every_route_is_authorized_and_the_headers_it_needs()
+    {
+        using var client = fixture.CreateClient();
+
+        var paths = (await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/openapi/v1.json")).GetProperty("paths");
+        string[] Schemes(string path, string method) => paths.GetProperty(path).GetProperty(method).TryGetProperty("security", out var security)
+            ? [.. security.EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name))]
+            : [];
+
+        // Routes with a {id:guid} parameter too: the requirement comes from the endpoint, not from matching paths.
+        Assert.Equal(["Bearer"], Schemes("/api/users/{userId}", "get"));
+        Assert.Equal(["Bearer"], Schemes("/api/keys/{keyId}", "delete"));
+        Assert.Equal(["Bearer"], Schemes("/api/auth/sessions/{sessionId}", "delete"));
+        Assert.Equal(["OperatorKey"], Schemes("/api/admin/tenants/{tenantId}", "patch"));
+        Assert.Empty(Schemes("/api/auth/login", "post"));
+        var chatHeaders = paths.GetProperty("/api/llm/chat").GetProperty("post").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString());
+        Assert.Contains("x-tenant-id", chatHeaders);
+    }
 }

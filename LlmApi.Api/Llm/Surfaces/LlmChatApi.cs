@@ -22,9 +22,10 @@ internal static class LlmChatApi
     public static IEndpointRouteBuilder MapLlmApi(this IEndpointRouteBuilder app)
     {
         var llm = app.MapGroup("/api/llm").WithTags("LLM (Ollama format)");
+        var tenantHeader = new DocumentedHeader(TenantHeader, "The caller's own tenant id, as the original API required.");
         llm.MapPost("/chat", ChatAsync).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy)
-            .WithMetadata(new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes));
-        llm.MapGet("/models", Models).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
+            .WithMetadata(new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes), tenantHeader);
+        llm.MapGet("/models", Models).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy).WithMetadata(tenantHeader);
         llm.MapGet("/health", Health).AllowAnonymous();
         return app;
     }
