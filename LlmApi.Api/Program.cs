@@ -1,4 +1,5 @@
 using LlmApi.Api.ApiKeys;
+using LlmApi.Api.Audit;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Llm;
@@ -35,5 +36,6 @@ app.MapOperatorApi();
 app.MapApiKeysApi();
 app.MapLlmGateway();
 app.MapUsageApi();
+app.MapAuditApi();
 
 app.Run();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using LlmApi.Api.Audit;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
@@ -38,7 +39,7 @@ internal static partial class ApiKeysApi
 
     /// <summary>Creates a key within the tenant's limits; the clear key is in this answer and nowhere else, ever.</summary>
     internal static async Task<Results<Created<ApiKeyCreatedResponse>, ValidationProblem>> CreateAsync(
-        CreateApiKeyRequest request, Caller caller, ApiKeyStore keys, TimeProvider clock, ILogger<ApiKeyStore> logger)
+        CreateApiKeyRequest request, Caller caller, ApiKeyStore keys, AuditLog audit, TimeProvider clock, HttpContext http, ILogger<ApiKeyStore> logger)
     {
         var limits = new UsageLimits(request.RequestsPerMinute, request.TokensPerMinute, null, request.MonthlyTokenBudget);
         if (caller.Tenant.Limits.Exceeded(limits).ToList() is { Count: > 0 } exceeded)
@@ -51,6 +52,7 @@ internal static partial class ApiKeysApi
         await keys.CreateAsync(key);
 
         LogCreated(logger, key.KeyId);
+        await audit.RecordAsync(caller.TenantId, AuditActions.KeyCreated, AuditActor.Of(caller), http, "key", key.KeyId.ToString("D"));
         return TypedResults.Created($"/api/keys/{key.KeyId:D}", new ApiKeyCreatedResponse(
             key.KeyId, clear, key.Name, key.Models, limits.RequestsPerMinute, limits.TokensPerMinute, limits.MonthlyTokenBudget, key.CreatedAt));
     }
@@ -61,7 +63,8 @@ internal static partial class ApiKeysApi
         return TypedResults.Ok(new ApiKeyListResponse(list, list.Count));
     }
 
-    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid keyId, Caller caller, ApiKeyStore keys, ILogger<ApiKeyStore> logger)
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        Guid keyId, Caller caller, ApiKeyStore keys, AuditLog audit, HttpContext http, ILogger<ApiKeyStore> logger)
     {
         if (!await keys.DeleteAsync(caller.TenantId, keyId))
         {
@@ -69,6 +72,7 @@ internal static partial class ApiKeysApi
         }
 
         LogDeleted(logger, keyId);
+        await audit.RecordAsync(caller.TenantId, AuditActions.KeyDeleted, AuditActor.Of(caller), http, "key", keyId.ToString("D"));
         return TypedResults.NoContent();
     }
 

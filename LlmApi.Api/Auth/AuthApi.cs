@@ -1,3 +1,4 @@
+using LlmApi.Api.Audit;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 using LlmApi.Api.Users;
@@ -29,7 +30,7 @@ internal static partial class AuthApi
     /// <summary>Creates a tenant and its first user, an admin, and signs that admin in.</summary>
     internal static async Task<Results<Created<RegisterResponse>, ProblemHttpResult>> RegisterAsync(
         RegisterRequest request, TenantStore tenants, PasswordHasher passwords, TokenService tokens,
-        TimeProvider clock, HttpContext http, ILogger<RegisterRequest> logger)
+        AuditLog audit, TimeProvider clock, HttpContext http, ILogger<RegisterRequest> logger)
     {
         var now = clock.GetUtcNow();
         var tenant = new Tenant(Guid.CreateVersion7(now), request.TenantName.Trim(), Normalization.Domain(request.Domain),
@@ -47,6 +48,7 @@ internal static partial class AuthApi
         }
 
         LogRegistered(logger, tenant.TenantId, admin.UserId);
+        await audit.RecordAsync(tenant.TenantId, AuditActions.TenantRegistered, AuditActor.User(admin.UserId), http, "tenant", tenant.TenantId.ToString("D"));
         return TypedResults.Created("/api/tenant",
             new RegisterResponse("Tenant registered", tenant.ToSummary(), admin.ToResponse(), token.Token, sessionId));
     }
@@ -58,7 +60,7 @@ internal static partial class AuthApi
     /// </summary>
     internal static async Task<Results<Ok<LoginResponse>, ProblemHttpResult>> LoginAsync(
         LoginRequest request, TenantStore tenants, UserStore users, SessionStore sessions, PasswordHasher passwords,
-        AttemptThrottle throttle, TokenService tokens, TimeProvider clock, HttpContext http, ILogger<LoginRequest> logger)
+        AttemptThrottle throttle, AuditLog audit, TokenService tokens, TimeProvider clock, HttpContext http, ILogger<LoginRequest> logger)
     {
         var tenant = request.TenantId is { } tenantId
             ? await tenants.GetAsync(tenantId)
@@ -72,6 +74,10 @@ internal static partial class AuthApi
         if (locks.Max() is { Ticks: > 0 } wait)
         {
             LogLoginThrottled(logger, tenant?.TenantId);
+            if (tenant is not null)
+            {
+                await audit.RecordAsync(tenant.TenantId, AuditActions.SignInThrottled, AuditActor.Anonymous, http, "email", email, "refused");
+            }
             return Problems.TooManyRequests(http, wait, "Too many failed sign-ins for this account or from this address.");
         }
 
@@ -80,6 +86,11 @@ internal static partial class AuthApi
         {
             await Task.WhenAll(throttle.FailedAsync(ThrottleScope.Account, account), throttle.FailedAsync(ThrottleScope.Address, address));
             LogLoginFailed(logger, tenant?.TenantId);
+            if (tenant is not null)
+            {
+                await audit.RecordAsync(tenant.TenantId, AuditActions.SignInFailed, AuditActor.Anonymous, http,
+                    user is null ? "email" : "user", user?.UserId.ToString("D") ?? email, "failure");
+            }
             return Problems.Unauthorized(InvalidCredentials);
         }
 
@@ -88,6 +99,7 @@ internal static partial class AuthApi
         if (user.Status != UserStatus.Active || tenant.Status != TenantStatus.Active)
         {
             LogLoginRefused(logger, tenant.TenantId, user.UserId);
+            await audit.RecordAsync(tenant.TenantId, AuditActions.SignInFailed, AuditActor.User(user.UserId), http, "user", user.UserId.ToString("D"), "refused");
             return Problems.Forbidden(user.Status != UserStatus.Active ? "This user is inactive." : $"This tenant is {Tenant.StatusValue(tenant.Status)}.");
         }
 
@@ -97,19 +109,22 @@ internal static partial class AuthApi
         await sessions.CreateAsync(Session.Start(tenant.TenantId, user.UserId, sessionId, token, now, http.Request.Headers[HeaderNames.UserAgent]));
 
         LogLoggedIn(logger, tenant.TenantId, user.UserId);
+        await audit.RecordAsync(tenant.TenantId, AuditActions.SignInSucceeded, AuditActor.User(user.UserId), http, "session", sessionId.ToString("D"));
         return TypedResults.Ok(new LoginResponse("Login successful", token.Token, user.ToResponse(), tenant.ToSummary(), sessionId));
     }
 
-    internal static async Task<Ok<MessageResponse>> LogoutAsync(Caller caller, SessionStore sessions, ILogger<Caller> logger)
+    internal static async Task<Ok<MessageResponse>> LogoutAsync(Caller caller, SessionStore sessions, AuditLog audit, HttpContext http, ILogger<Caller> logger)
     {
         await sessions.EndAsync(caller.TenantId, caller.UserId, caller.SessionId);
         LogLoggedOut(logger);
+        await audit.RecordAsync(caller.TenantId, AuditActions.Logout, AuditActor.Of(caller), http, "session", caller.SessionId.ToString("D"));
         return TypedResults.Ok(new MessageResponse("Logout successful"));
     }
 
-    internal static async Task<Ok<EndedSessionsResponse>> LogoutAllAsync(Caller caller, SessionStore sessions)
+    internal static async Task<Ok<EndedSessionsResponse>> LogoutAllAsync(Caller caller, SessionStore sessions, AuditLog audit, HttpContext http)
     {
         var ended = await sessions.EndAllAsync(caller.TenantId, caller.UserId);
+        await audit.RecordAsync(caller.TenantId, AuditActions.LogoutAll, AuditActor.Of(caller), http, "user", caller.UserId.ToString("D"));
         return TypedResults.Ok(new EndedSessionsResponse("All sessions ended", ended));
     }
 
@@ -119,7 +134,7 @@ internal static partial class AuthApi
     /// <summary>Changes the caller's password and ends every other session of theirs.</summary>
     internal static async Task<Results<Ok<EndedSessionsResponse>, ProblemHttpResult>> ChangePasswordAsync(
         ChangePasswordRequest request, Caller caller, SessionStore sessions, PasswordHasher passwords, AttemptThrottle throttle,
-        TimeProvider clock, HttpContext http, ILogger<Caller> logger)
+        AuditLog audit, TimeProvider clock, HttpContext http, ILogger<Caller> logger)
     {
         var subject = caller.UserId.ToString("D");
         if (await throttle.LockedForAsync(ThrottleScope.PasswordChange, subject) is { Ticks: > 0 } wait)
@@ -130,6 +145,7 @@ internal static partial class AuthApi
         if (!await passwords.VerifyAsync(request.CurrentPassword, caller.User.PasswordHash, http.RequestAborted))
         {
             await throttle.FailedAsync(ThrottleScope.PasswordChange, subject);
+            await audit.RecordAsync(caller.TenantId, AuditActions.PasswordChangeFailed, AuditActor.Of(caller), http, "user", subject, "failure");
             return Problems.Forbidden("The current password is incorrect.");
         }
 
@@ -142,6 +158,7 @@ internal static partial class AuthApi
         }
 
         LogPasswordChanged(logger);
+        await audit.RecordAsync(caller.TenantId, AuditActions.PasswordChanged, AuditActor.Of(caller), http, "user", subject);
         return TypedResults.Ok(new EndedSessionsResponse("Password changed; other sessions ended", ended));
     }
 
@@ -153,10 +170,17 @@ internal static partial class AuthApi
         return TypedResults.Ok(new SessionsResponse(list, list.Count));
     }
 
-    internal static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(Guid sessionId, Caller caller, SessionStore sessions) =>
-        await sessions.EndAsync(caller.TenantId, caller.UserId, sessionId)
-            ? TypedResults.NoContent()
-            : Problems.NotFound("The session");
+    internal static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(
+        Guid sessionId, Caller caller, SessionStore sessions, AuditLog audit, HttpContext http)
+    {
+        if (!await sessions.EndAsync(caller.TenantId, caller.UserId, sessionId))
+        {
+            return Problems.NotFound("The session");
+        }
+
+        await audit.RecordAsync(caller.TenantId, AuditActions.SessionEnded, AuditActor.Of(caller), http, "session", sessionId.ToString("D"));
+        return TypedResults.NoContent();
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {TenantId} registered with admin {UserId}")]
     private static partial void LogRegistered(ILogger logger, Guid tenantId, Guid userId);

@@ -58,6 +58,8 @@ internal static class Extensions
                 $"Operator:Key must be empty (operator routes off) or at least {OperatorOptions.MinimumKeyLength} characters.")
             .ValidateOnStart();
 
+        builder.Services.AddOptions<Audit.AuditOptions>().BindConfiguration(Audit.AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Audit.AuditLog>();
         builder.Services.AddSingleton<TenantStore>();
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<SessionStore>();

@@ -66,6 +66,9 @@ internal static class RedisKeys
         $"throttle:{{{scope}:{subject}}}:strikes",
     ];
 
+    /// <summary>Stream: the tenant's audit trail, trimmed by age.</summary>
+    public static RedisKey Audit(Guid tenantId) => $"tenant:{{{tenantId:D}}}:audit";
+
     /// <summary>Prefixes for Lua scripts that end sessions they discover while running.</summary>
     public const string SessionPrefix = "session:";
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using LlmApi.Api.Audit;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 
@@ -50,7 +51,8 @@ internal static partial class OperatorApi
     }
 
     internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> UpdateAsync(
-        Guid tenantId, UpdateTenantRequestByOperator request, TenantStore tenants, TimeProvider clock, ILogger<TenantStore> logger)
+        Guid tenantId, UpdateTenantRequestByOperator request, TenantStore tenants, AuditLog audit, TimeProvider clock, HttpContext http,
+        ILogger<TenantStore> logger)
     {
         var fields = new List<StackExchange.Redis.HashEntry>();
         if (request.Status is { } status)
@@ -71,6 +73,7 @@ internal static partial class OperatorApi
         }
 
         LogUpdated(logger, tenantId, Tenant.StatusValue(tenant.Status), tenant.Limits.ToJson());
+        await audit.RecordAsync(tenantId, AuditActions.TenantChangedByOperator, AuditActor.Operator, http, "tenant", tenantId.ToString("D"));
         return TypedResults.Ok(tenant.ToResponse());
     }
 

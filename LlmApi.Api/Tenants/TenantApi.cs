@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using LlmApi.Api.Audit;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 using StackExchange.Redis;
@@ -41,7 +42,7 @@ internal static class TenantApi
     internal static Ok<TenantResponse> Get(Caller caller) => TypedResults.Ok(caller.Tenant.ToResponse());
 
     internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> UpdateAsync(
-        UpdateTenantRequest request, Caller caller, TenantStore tenants, TimeProvider clock)
+        UpdateTenantRequest request, Caller caller, TenantStore tenants, AuditLog audit, TimeProvider clock, HttpContext http)
     {
         var fields = new List<HashEntry>();
         if (request.Name is { } name)
@@ -54,8 +55,12 @@ internal static class TenantApi
             fields.Add(new(Tenant.Fields.Settings, settings.GetRawText()));
         }
 
-        return await tenants.UpdateAsync(caller.TenantId, clock.GetUtcNow(), [.. fields]) && await tenants.GetAsync(caller.TenantId) is { } updated
-            ? TypedResults.Ok(updated.ToResponse())
-            : Problems.NotFound("The tenant");
+        if (!await tenants.UpdateAsync(caller.TenantId, clock.GetUtcNow(), [.. fields]) || await tenants.GetAsync(caller.TenantId) is not { } updated)
+        {
+            return Problems.NotFound("The tenant");
+        }
+
+        await audit.RecordAsync(caller.TenantId, AuditActions.TenantSettingsChanged, AuditActor.Of(caller), http, "tenant", caller.TenantId.ToString("D"));
+        return TypedResults.Ok(updated.ToResponse());
     }
 }

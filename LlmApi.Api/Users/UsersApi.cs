@@ -1,3 +1,4 @@
+using LlmApi.Api.Audit;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 
@@ -20,7 +21,7 @@ internal static partial class UsersApi
     }
 
     internal static async Task<Results<Created<UserCreatedResponse>, ProblemHttpResult>> CreateAsync(
-        CreateUserRequest request, Caller caller, UserStore users, PasswordHasher passwords, TimeProvider clock,
+        CreateUserRequest request, Caller caller, UserStore users, PasswordHasher passwords, AuditLog audit, TimeProvider clock,
         HttpContext http, ILogger<UserStore> logger)
     {
         var now = clock.GetUtcNow();
@@ -34,6 +35,7 @@ internal static partial class UsersApi
         }
 
         LogCreated(logger, user.UserId, user.Role);
+        await audit.RecordAsync(caller.TenantId, AuditActions.UserCreated, AuditActor.Of(caller), http, "user", user.UserId.ToString("D"));
         return TypedResults.Created($"/api/users/{user.UserId:D}", new UserCreatedResponse("User created", user.ToResponse()));
     }
 
@@ -55,7 +57,8 @@ internal static partial class UsersApi
             : Problems.NotFound("The user");
 
     internal static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> UpdateAsync(
-        Guid userId, UpdateUserRequest request, Caller caller, UserStore users, TimeProvider clock, ILogger<UserStore> logger)
+        Guid userId, UpdateUserRequest request, Caller caller, UserStore users, AuditLog audit, TimeProvider clock, HttpContext http,
+        ILogger<UserStore> logger)
     {
         var outcome = await users.UpdateAsync(caller.TenantId, userId, request.Username, request.Role, request.Status, clock.GetUtcNow());
         switch (outcome)
@@ -67,13 +70,15 @@ internal static partial class UsersApi
         }
 
         LogUpdated(logger, userId);
+        await audit.RecordAsync(caller.TenantId, request.Role is null ? AuditActions.UserChanged : AuditActions.RoleChanged, AuditActor.Of(caller), http,
+            "user", userId.ToString("D"));
         return await users.GetAsync(caller.TenantId, userId) is { } user
             ? TypedResults.Ok(user.ToResponse())
             : Problems.NotFound("The user");
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        Guid userId, Caller caller, UserStore users, ILogger<UserStore> logger)
+        Guid userId, Caller caller, UserStore users, AuditLog audit, HttpContext http, ILogger<UserStore> logger)
     {
         switch (await users.DeleteAsync(caller.TenantId, userId))
         {
@@ -83,6 +88,7 @@ internal static partial class UsersApi
                 return Problems.Conflict(LastAdmin);
             default:
                 LogDeleted(logger, userId);
+                await audit.RecordAsync(caller.TenantId, AuditActions.UserDeleted, AuditActor.Of(caller), http, "user", userId.ToString("D"));
                 return TypedResults.NoContent();
         }
     }
