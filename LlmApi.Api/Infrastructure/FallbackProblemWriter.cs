@@ -20,6 +20,8 @@ internal sealed class FallbackProblemWriter(IOptions<ProblemDetailsOptions> opti
         var http = context.HttpContext;
         var problem = context.ProblemDetails;
         problem.Status ??= http.Response.StatusCode;
+        // The default writer fills these in for the problems it writes; the framework's bare ones (405, 404) have none.
+        problem.Title ??= Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(problem.Status.Value);
         problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? http.TraceIdentifier);
         options.Value.CustomizeProblemDetails?.Invoke(context);
         http.Response.ContentType = "application/problem+json";

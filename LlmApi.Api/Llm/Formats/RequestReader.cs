@@ -61,8 +61,8 @@ internal static class RequestReader
         var includeUsage = false;
         if (isOpenAi && body["stream_options"] is { } streamOptions)
         {
-            includeUsage = JsonRead.Bool(streamOptions["include_usage"]) ?? false;
-            if (streamOptions is not JsonObject || (streamOptions["include_usage"] is not null && JsonRead.Bool(streamOptions["include_usage"]) is null))
+            includeUsage = JsonRead.Bool(streamOptions.Get("include_usage")) ?? false;
+            if (streamOptions is not JsonObject || (streamOptions.Get("include_usage") is not null && JsonRead.Bool(streamOptions.Get("include_usage")) is null))
             {
                 errors["stream_options"] = ["stream_options must be an object whose include_usage is true or false."];
             }
