@@ -32,9 +32,15 @@ internal static class AuditApi
             return Problems.Invalid("limit", $"limit must be between 1 and {Paging.MaxLimit}.");
         }
 
-        if (!TryTime(from, out var start) || !TryTime(to, out var end))
+        const string TimeFormat = "must be a date or a time such as 2026-11-26 or 2026-11-26T10:00:00Z.";
+        if (!TryTime(from, out var start))
         {
-            return Problems.Invalid(from is not null && !TryTime(from, out _) ? "from" : "to", "from and to must be dates or times such as 2026-11-26 or 2026-11-26T10:00:00Z.");
+            return Problems.Invalid("from", "from " + TimeFormat);
+        }
+
+        if (!TryTime(to, out var end))
+        {
+            return Problems.Invalid("to", "to " + TimeFormat);
         }
 
         if (cursor is not null && !System.Text.RegularExpressions.Regex.IsMatch(cursor, @"^\d{1,15}-\d{1,10}$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)))
