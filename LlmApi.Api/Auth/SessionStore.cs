@@ -9,19 +9,19 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
 {
     private IDatabase Db => redis.GetDatabase();
 
-    private static RedisValue[] Prefixes(params RedisValue[] more) =>
-        [RedisKeys.SessionPrefix, RedisKeys.RevokedTokenPrefix, .. more];
+    private static RedisValue[] Prefixes(Guid tenantId, params RedisValue[] more) =>
+        [RedisKeys.SessionPrefix(tenantId), RedisKeys.RevokedTokenPrefix(tenantId), .. more];
 
     /// <summary>Stores a new session and indexes it under its user, atomically.</summary>
     public async Task CreateAsync(Session session)
     {
         var tx = Db.CreateTransaction();
-        _ = tx.HashSetAsync(RedisKeys.Session(session.SessionId), session.ToHashEntries());
-        _ = tx.KeyExpireAsync(RedisKeys.Session(session.SessionId), session.ExpiresAt.UtcDateTime);
+        _ = tx.HashSetAsync(RedisKeys.Session(session.TenantId, session.SessionId), session.ToHashEntries());
+        _ = tx.KeyExpireAsync(RedisKeys.Session(session.TenantId, session.SessionId), session.ExpiresAt.UtcDateTime);
         _ = tx.SetAddAsync(RedisKeys.UserSessions(session.TenantId, session.UserId), session.SessionId.ToString("D"));
         await tx.ExecuteAsync();
         await Db.ScriptEvaluateAsync(KeepNewestScript, [RedisKeys.UserSessions(session.TenantId, session.UserId)],
-            Prefixes(throttling.Value.SessionsPerUser));
+            Prefixes(session.TenantId, throttling.Value.SessionsPerUser));
     }
 
     // Caps a user's live sessions: ids of expired sessions leave the set; past the cap, the oldest sessions end
@@ -29,7 +29,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
     private const string KeepNewestScript = SessionScripts.EndSessionFunction + """
         local live = {}
         for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-          local created = redis.call('HGET', session_prefix .. '{' .. sid .. '}', 'createdAt')
+          local created = redis.call('HGET', session_prefix .. sid, 'createdAt')
           if created then table.insert(live, {sid, tonumber(created)}) else redis.call('SREM', KEYS[1], sid) end
         end
         local excess = #live - tonumber(ARGV[3])
@@ -44,7 +44,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
     {
         var index = RedisKeys.UserSessions(tenantId, userId);
         var ids = await Db.SetMembersAsync(index);
-        var hashes = await RedisHashes.ReadAllAsync(Db, ids.Select(id => RedisKeys.Session(Guid.Parse(id.ToString()))));
+        var hashes = await RedisHashes.ReadAllAsync(Db, ids.Select(id => RedisKeys.Session(tenantId, Guid.Parse(id.ToString()))));
         var reads = ids.Zip(hashes, (id, hash) => (Id: id, Hash: hash)).ToArray();
 
         var expired = reads.Where(r => r.Hash.Length == 0).Select(r => r.Id).ToArray();
@@ -67,7 +67,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
 
     /// <summary>Ends one session of this user; false when the user has no such session.</summary>
     public async Task<bool> EndAsync(Guid tenantId, Guid userId, Guid sessionId) =>
-        (int)await Db.ScriptEvaluateAsync(EndOneScript, [RedisKeys.UserSessions(tenantId, userId)], Prefixes(sessionId.ToString("D"))) == 1;
+        (int)await Db.ScriptEvaluateAsync(EndOneScript, [RedisKeys.UserSessions(tenantId, userId)], Prefixes(tenantId, sessionId.ToString("D"))) == 1;
 
     private const string EndAllScript = SessionScripts.EndSessionFunction + """
         return end_all_sessions(KEYS[1], ARGV[3])
@@ -75,7 +75,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
 
     /// <summary>Ends every session of the user except <paramref name="keep"/>; returns how many ended.</summary>
     public async Task<int> EndAllAsync(Guid tenantId, Guid userId, Guid? keep = null) =>
-        (int)await Db.ScriptEvaluateAsync(EndAllScript, [RedisKeys.UserSessions(tenantId, userId)], Prefixes(keep?.ToString("D") ?? string.Empty));
+        (int)await Db.ScriptEvaluateAsync(EndAllScript, [RedisKeys.UserSessions(tenantId, userId)], Prefixes(tenantId, keep?.ToString("D") ?? string.Empty));
 
     private const string ChangePasswordScript = SessionScripts.EndSessionFunction + $$"""
         if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -91,7 +91,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
     {
         var ended = (int)await Db.ScriptEvaluateAsync(ChangePasswordScript,
             [RedisKeys.User(tenantId, userId), RedisKeys.UserSessions(tenantId, userId)],
-            Prefixes(currentSession.ToString("D"), passwordHash, RedisHashes.Format(now)));
+            Prefixes(tenantId, currentSession.ToString("D"), passwordHash, RedisHashes.Format(now)));
         return ended < 0 ? null : ended;
     }
 }

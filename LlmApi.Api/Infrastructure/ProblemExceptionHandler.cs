@@ -19,6 +19,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), DetailFor(bad)),
             RedisConnectionException or RedisTimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
+            // What Redis answers while a replica is being promoted or a cluster reshapes: a wait, not a fault.
+            RedisServerException server when IsTransient(server.Message) =>
+                (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is changing over; try again shortly."),
             ServiceOverloadedException overloaded => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", overloaded.Message),
             // The model upstream is the API's only outbound HTTP: a failed call to it is a bad gateway, not our fault.
             HttpRequestException => (StatusCodes.Status502BadGateway, "Bad gateway", "The model upstream could not be reached or failed."),
@@ -45,6 +48,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
+
+    private static bool IsTransient(string message) =>
+        message.StartsWith("READONLY", StringComparison.Ordinal) || message.StartsWith("LOADING", StringComparison.Ordinal)
+        || message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal);
 
     private static string TitleFor(int status) => status switch
     {

@@ -32,11 +32,17 @@ internal static class RedisKeys
     /// <summary>Set: the session ids of a user, so they can all be ended at once.</summary>
     public static RedisKey UserSessions(Guid tenantId, Guid userId) => $"tenant:{{{tenantId:D}}}:user:{{{userId:D}}}:sessions";
 
-    /// <summary>String with a TTL equal to the token's remaining lifetime: a revoked token id.</summary>
-    public static RedisKey RevokedToken(string jti) => $"{RevokedTokenPrefix}{{{jti}}}";
+    /// <summary>Hash with the token's TTL: one login session, in its tenant's hash slot.</summary>
+    public static RedisKey Session(Guid tenantId, Guid sessionId) => SessionPrefix(tenantId) + sessionId.ToString("D");
 
-    /// <summary>Hash with the token's TTL: one login session.</summary>
-    public static RedisKey Session(Guid sessionId) => $"{SessionPrefix}{{{sessionId:D}}}";
+    /// <summary>
+    /// What session keys of a tenant start with (<c>session:{tenantId}:</c>), and revoked token ids
+    /// (<c>token:blacklist:{tenantId}:</c>, a string with a TTL equal to the token's remaining lifetime): scripts that end
+    /// sessions build the keys they discover from these, so everything they touch is in the tenant's slot.
+    /// </summary>
+    public static string SessionPrefix(Guid tenantId) => $"session:{{{tenantId:D}}}:";
+
+    public static string RevokedTokenPrefix(Guid tenantId) => $"token:blacklist:{{{tenantId:D}}}:";
 
     /// <summary>Hash: one API key of a tenant (its secret only as a hash).</summary>
     public static RedisKey ApiKey(Guid tenantId, Guid keyId) => $"tenant:{{{tenantId:D}}}:apikey:{{{keyId:D}}}";
@@ -68,9 +74,4 @@ internal static class RedisKeys
 
     /// <summary>Stream: the tenant's audit trail, trimmed by age.</summary>
     public static RedisKey Audit(Guid tenantId) => $"tenant:{{{tenantId:D}}}:audit";
-
-    /// <summary>Prefixes for Lua scripts that end sessions they discover while running.</summary>
-    public const string SessionPrefix = "session:";
-
-    public const string RevokedTokenPrefix = "token:blacklist:";
 }

@@ -27,49 +27,123 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
         return (tenants, next, await totalTask);
     }
 
-    // Invariant: a registration is all or nothing. The domain is claimed with SET NX (the only check, so sixteen
-    // concurrent registrations of one domain give one tenant), then the tenant, its first admin with email claim and
-    // indexes, and the admin's first session are written by the same script: no failure leaves a claim without a
-    // tenant or a tenant without its admin.
-    private const string RegisterScript = """
-        if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
-        local i = 5
+    /// <summary>How long a domain claim waits for its registration to complete before it lapses by itself.</summary>
+    public static readonly TimeSpan ClaimTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The steps of a registration, after which tests can interrupt one (<see cref="Interruption"/>).</summary>
+    internal enum RegistrationStep
+    {
+        DomainClaimed,
+        TenantWritten,
+        Indexed,
+    }
+
+    /// <summary>For tests only: called after each step; an exception it throws interrupts the registration there.</summary>
+    internal Func<RegistrationStep, Task>? Interruption { get; set; }
+
+    // Registration touches three hash slots: the domain's claim, the tenant's own keys, and the global tenant index.
+    // Redis cannot make one atomic step of them on a cluster, so it is a sequence that is all-or-nothing as the
+    // caller sees it (docs/redis.md, "Registration"):
+    //   1. claim the domain with SET NX and an expiry (the only check: sixteen concurrent registrations give one);
+    //   2. write the tenant, its admin, email claim, indexes and first session in one script (the tenant's slot);
+    //   3. add the tenant to the index;
+    //   4. make the claim permanent, if it is still ours.
+    // A failure after step 1 undoes what was written and answers 503. A registration that stops dead (its replica
+    // killed) leaves a claim that lapses by itself after ClaimTimeout, and at worst a tenant that no domain points to:
+    // no one can sign in to it by domain, and the registrant never learnt its id.
+    private const string ClaimScript = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
+        """;
+
+    private const string WriteTenantScript = """
+        local i = 4
         local function hset(key)
           local n = tonumber(ARGV[i])
           redis.call('HSET', key, unpack(ARGV, i + 1, i + n))
           i = i + n + 1
         end
+        hset(KEYS[1])
         hset(KEYS[2])
-        redis.call('ZADD', KEYS[3], 0, ARGV[1])
-        hset(KEYS[4])
-        redis.call('SET', KEYS[5], ARGV[2])
-        redis.call('ZADD', KEYS[6], 0, ARGV[2])
+        redis.call('SET', KEYS[3], ARGV[1])
+        redis.call('ZADD', KEYS[4], 0, ARGV[1])
+        redis.call('SADD', KEYS[5], ARGV[1])
+        hset(KEYS[6])
+        redis.call('PEXPIREAT', KEYS[6], ARGV[3])
         redis.call('SADD', KEYS[7], ARGV[2])
-        hset(KEYS[8])
-        redis.call('PEXPIREAT', KEYS[8], ARGV[4])
-        redis.call('SADD', KEYS[9], ARGV[3])
+        return 1
+        """;
+
+    // Compare-and-act on the claim: only the registration that holds it may make it permanent or release it.
+    private const string SettleClaimScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        if ARGV[2] == 'keep' then redis.call('PERSIST', KEYS[1]) else redis.call('DEL', KEYS[1]) end
         return 1
         """;
 
     /// <summary>Creates the tenant, its admin and the admin's session; false when the domain is already taken.</summary>
     public async Task<bool> RegisterAsync(Tenant tenant, User admin, Session session)
     {
-        var created = (int)await Db.ScriptEvaluateAsync(RegisterScript,
+        var tenantId = tenant.TenantId.ToString("D");
+        var claim = RedisKeys.TenantDomain(tenant.Domain);
+        if ((int)await Db.ScriptEvaluateAsync(ClaimScript, [claim], [tenantId, (long)ClaimTimeout.TotalMilliseconds]) == 0)
+        {
+            return false;
+        }
+
+        RedisKey[] tenantKeys =
+        [
+            RedisKeys.Tenant(tenant.TenantId), RedisKeys.User(tenant.TenantId, admin.UserId), RedisKeys.UserEmail(tenant.TenantId, admin.Email),
+            RedisKeys.TenantUsers(tenant.TenantId), RedisKeys.TenantAdmins(tenant.TenantId),
+            RedisKeys.Session(tenant.TenantId, session.SessionId), RedisKeys.UserSessions(tenant.TenantId, admin.UserId),
+        ];
+        try
+        {
+            await StepAsync(RegistrationStep.DomainClaimed);
+            await Db.ScriptEvaluateAsync(WriteTenantScript, tenantKeys,
             [
-                RedisKeys.TenantDomain(tenant.Domain), RedisKeys.Tenant(tenant.TenantId), RedisKeys.AllTenants,
-                RedisKeys.User(tenant.TenantId, admin.UserId), RedisKeys.UserEmail(tenant.TenantId, admin.Email),
-                RedisKeys.TenantUsers(tenant.TenantId), RedisKeys.TenantAdmins(tenant.TenantId),
-                RedisKeys.Session(session.SessionId), RedisKeys.UserSessions(tenant.TenantId, admin.UserId),
-            ],
-            [
-                tenant.TenantId.ToString("D"), admin.UserId.ToString("D"), session.SessionId.ToString("D"),
-                RedisHashes.Format(session.ExpiresAt),
+                admin.UserId.ToString("D"), session.SessionId.ToString("D"), RedisHashes.Format(session.ExpiresAt),
                 .. RedisHashes.AsArguments(tenant.ToHashEntries()),
                 .. RedisHashes.AsArguments(admin.ToHashEntries()),
                 .. RedisHashes.AsArguments(session.ToHashEntries()),
             ]);
-        return created == 1;
+            await StepAsync(RegistrationStep.TenantWritten);
+            await Db.SortedSetAddAsync(RedisKeys.AllTenants, tenantId, 0);
+            await StepAsync(RegistrationStep.Indexed);
+            if ((int)await Db.ScriptEvaluateAsync(SettleClaimScript, [claim], [tenantId, "keep"]) == 0)
+            {
+                throw new ServiceOverloadedException("The registration took too long and was undone; try again.");
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is RedisException or ServiceOverloadedException)
+        {
+            await UndoAsync(claim, tenantId, tenantKeys);
+            throw;
+        }
     }
+
+    /// <summary>Removes what a failed registration wrote, each part on its own (any may fail if Redis is away).</summary>
+    private async Task UndoAsync(RedisKey claim, string tenantId, RedisKey[] tenantKeys)
+    {
+        Task[] undo =
+        [
+            Db.KeyDeleteAsync(tenantKeys),
+            Db.SortedSetRemoveAsync(RedisKeys.AllTenants, tenantId),
+            Db.ScriptEvaluateAsync(SettleClaimScript, [claim], [tenantId, "release"]),
+        ];
+        try
+        {
+            await Task.WhenAll(undo);
+        }
+        catch (RedisException)
+        {
+            // What could not be removed is what a registration that stopped dead leaves: see the comment above.
+        }
+    }
+
+    private Task StepAsync(RegistrationStep step) => Interruption?.Invoke(step) ?? Task.CompletedTask;
 
     // Writes fields only to a tenant that exists, so a concurrent removal cannot leave a partial hash behind.
     private const string UpdateScript = """

@@ -107,7 +107,7 @@ internal sealed class UserStore(IConnectionMultiplexer redis)
         var result = (int)await Db.ScriptEvaluateAsync(DeleteScript,
             [RedisKeys.User(tenantId, userId), RedisKeys.TenantAdmins(tenantId), RedisKeys.TenantUsers(tenantId),
              RedisKeys.UserEmail(tenantId, user.Email), RedisKeys.UserSessions(tenantId, userId)],
-            [RedisKeys.SessionPrefix, RedisKeys.RevokedTokenPrefix, userId.ToString("D"), user.Email]);
+            [RedisKeys.SessionPrefix(tenantId), RedisKeys.RevokedTokenPrefix(tenantId), userId.ToString("D"), user.Email]);
         return Outcome(result);
     }
 

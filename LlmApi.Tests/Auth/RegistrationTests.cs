@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlmApi.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApi.Tests.Auth;
 
@@ -80,6 +81,39 @@ public sealed class RegistrationTests(ApiFixture fixture)
         Assert.Equal(1, statuses.Count(s => s == HttpStatusCode.Created));
         Assert.Equal(15, statuses.Count(s => s == HttpStatusCode.Conflict));
         Assert.Equal(tenantsBefore + 1, await fixture.Redis.Database.SortedSetLengthAsync("tenants"));
+    }
+
+    [Theory]
+    [InlineData("DomainClaimed")]
+    [InlineData("TenantWritten")]
+    [InlineData("Indexed")]
+    public async Task A_registration_interrupted_after_any_step_answers_503_and_leaves_no_usable_half(string step)
+    {
+        using var client = fixture.CreateClient();
+        var store = fixture.Api.Services.GetRequiredService<LlmApi.Api.Tenants.TenantStore>();
+        var domain = ApiCalls.UniqueDomain("cut");
+        var tenantsBefore = await fixture.Redis.Database.SortedSetLengthAsync("tenants");
+        store.Interruption = at => at.ToString() == step
+            ? throw new StackExchange.Redis.RedisConnectionException(StackExchange.Redis.ConnectionFailureType.SocketFailure, "Redis went away (test)")
+            : Task.CompletedTask;
+        try
+        {
+            using var cut = await client.PostAsJsonAsync("/api/auth/register", new
+            {
+                tenantName = "Cut short", domain, username = "admin", email = $"admin@{domain}", password = ApiCalls.Password,
+            });
+            await cut.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+        finally
+        {
+            store.Interruption = null;
+        }
+
+        // Nothing of it is left: no tenant in the index, nobody can sign in, and the domain is free again at once.
+        Assert.Equal(tenantsBefore, await fixture.Redis.Database.SortedSetLengthAsync("tenants"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.LoginAsync($"admin@{domain}", ApiCalls.Password, domain)).StatusCode);
+        var account = await client.RegisterAsync(domain);
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", account.Token));
     }
 
     [Fact]
