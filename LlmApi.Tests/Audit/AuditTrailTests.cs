@@ -5,7 +5,7 @@ using LlmApi.Tests.Llm;
 namespace LlmApi.Tests.Audit;
 
 [Collection(SharedApi.Name)]
-public sealed class AuditTrailTests(ApiFixture fixture)
+public class AuditTrailTests(ApiFixture fixture)
 {
     private static async Task<List<JsonElement>> EventsAsync(HttpClient client, string token, string query = "")
     {

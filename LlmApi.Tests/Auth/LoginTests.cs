@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Auth;
 
 [Collection(SharedApi.Name)]
-public sealed class LoginTests(ApiFixture fixture)
+public class LoginTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Login_by_domain_or_by_tenant_id_returns_token_user_tenant_and_session()

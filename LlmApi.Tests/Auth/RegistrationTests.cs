@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LlmApi.Tests.Auth;
 
 [Collection(SharedApi.Name)]
-public sealed class RegistrationTests(ApiFixture fixture)
+public class RegistrationTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Register_creates_the_tenant_and_its_admin_and_signs_the_admin_in()
@@ -120,7 +120,7 @@ public sealed class RegistrationTests(ApiFixture fixture)
     public async Task Invalid_registration_is_400_with_an_error_per_field_and_writes_nothing()
     {
         using var client = fixture.CreateClient();
-        var domainKeysBefore = await CountKeysAsync("tenant:domain:*");
+        var domainKeysBefore = await fixture.Redis.CountKeysAsync("tenant:domain:*");
 
         using var response = await client.PostAsJsonAsync("/api/auth/register", new
         {
@@ -138,7 +138,7 @@ public sealed class RegistrationTests(ApiFixture fixture)
             Assert.True(errors.TryGetProperty(field, out _), $"expected an error for {field}: {errors}");
         }
 
-        Assert.Equal(domainKeysBefore, await CountKeysAsync("tenant:domain:*"));
+        Assert.Equal(domainKeysBefore, await fixture.Redis.CountKeysAsync("tenant:domain:*"));
     }
 
     [Fact]
@@ -158,17 +158,5 @@ public sealed class RegistrationTests(ApiFixture fixture)
 
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("72", problem.GetProperty("errors").GetProperty("password")[0].GetString(), StringComparison.Ordinal);
-    }
-
-    private async Task<int> CountKeysAsync(string pattern)
-    {
-        var server = fixture.Redis.Connection.GetServers()[0];
-        var count = 0;
-        await foreach (var _ in server.KeysAsync(pattern: pattern))
-        {
-            count++;
-        }
-
-        return count;
     }
 }

@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Auth;
 
 [Collection(SharedApi.Name)]
-public sealed class SessionTests(ApiFixture fixture)
+public class SessionTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Me_returns_the_callers_user_and_tenant()
@@ -27,12 +27,13 @@ public sealed class SessionTests(ApiFixture fixture)
         using var replica = fixture.CreateReplicaClient();
         var account = await client.RegisterAsync();
         Assert.Equal(HttpStatusCode.OK, await replica.StatusAsync(HttpMethod.Get, "/api/auth/me", account.Token));
+        Assert.True(await fixture.Redis.Database.KeyExistsAsync($"session:{{{account.TenantId}}}:{account.SessionId}"));
 
         Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Post, "/api/auth/logout", account.Token));
 
         using var after = await replica.SendAsync(HttpMethod.Get, "/api/auth/me", account.Token);
         await after.AssertProblemAsync(HttpStatusCode.Unauthorized);
-        Assert.False(await fixture.Redis.Database.KeyExistsAsync($"session:{{{account.SessionId}}}"));
+        Assert.False(await fixture.Redis.Database.KeyExistsAsync($"session:{{{account.TenantId}}}:{account.SessionId}"));
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Auth;
 
 [Collection(SharedApi.Name)]
-public sealed class ThrottlingTests(ApiFixture fixture) : IAsyncLifetime
+public class ThrottlingTests(ApiFixture fixture) : IAsyncLifetime
 {
     // Per-address counters are shared by everything that calls from 127.0.0.1 through one Redis: instances with
     // limits of their own get a Redis of their own.

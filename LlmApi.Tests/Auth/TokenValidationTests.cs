@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace LlmApi.Tests.Auth;
 
 [Collection(SharedApi.Name)]
-public sealed class TokenValidationTests(ApiFixture fixture)
+public class TokenValidationTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Requests_without_a_token_get_401_problem_with_a_bearer_challenge()

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace LlmApi.Tests.Foundation;
 
 [Collection(SharedApi.Name)]
-public sealed class ConfigurationTests(ApiFixture fixture)
+public class ConfigurationTests(ApiFixture fixture)
 {
     [Theory]
     [InlineData("")]

@@ -13,7 +13,7 @@ namespace LlmApi.Tests.Foundation;
 /// under /v1). A failure names the request, so it can be replayed.
 /// </summary>
 [Collection(SharedApi.Name)]
-public sealed class FuzzTests(ApiFixture fixture)
+public class FuzzTests(ApiFixture fixture)
 {
     // The suite's run is fixed; FUZZ_SEED and FUZZ_REQUESTS explore further (a failure names its seed to replay it).
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), out var seed) ? seed : 20261126;

@@ -5,7 +5,7 @@ namespace LlmApi.Tests.Foundation;
 
 /// <summary>Bad input is answered with the right 4xx as problem+json, never a 500.</summary>
 [Collection(SharedApi.Name)]
-public sealed class InputHandlingTests(ApiFixture fixture)
+public class InputHandlingTests(ApiFixture fixture)
 {
     [Fact]
     public async Task A_body_over_64_KB_is_413()

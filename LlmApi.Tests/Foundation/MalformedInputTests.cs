@@ -7,7 +7,7 @@ namespace LlmApi.Tests.Foundation;
 
 /// <summary>The defects found by attacking the API with malformed input: each answers a clear 4xx, and nothing bad is stored.</summary>
 [Collection(SharedApi.Name)]
-public sealed class MalformedInputTests(ApiFixture fixture)
+public class MalformedInputTests(ApiFixture fixture)
 {
     private static StringContent Json(string json, string contentType = "application/json") =>
         new(json, new MediaTypeHeaderValue(contentType));

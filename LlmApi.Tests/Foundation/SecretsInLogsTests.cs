@@ -3,7 +3,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Foundation;
 
 [Collection(SharedApi.Name)]
-public sealed class SecretsInLogsTests(ApiFixture fixture)
+public class SecretsInLogsTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Passwords_hashes_tokens_keys_and_prompts_never_reach_the_logs_while_tenant_and_user_scopes_do()

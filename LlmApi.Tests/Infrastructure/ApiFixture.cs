@@ -6,9 +6,9 @@ namespace LlmApi.Tests.Infrastructure;
 /// A private Redis, a test model upstream, and two API instances sharing them, the way replicas share one Redis in
 /// production. Tests that need "another replica" use <see cref="Replica"/>.
 /// </summary>
-public sealed class ApiFixture : IAsyncLifetime
+public class ApiFixture : IAsyncLifetime
 {
-    public RedisServer Redis { get; private set; } = null!;
+    public ITestRedis Redis { get; private set; } = null!;
 
     /// <summary>The model upstream both instances call (Ollama wire format).</summary>
     public FakeUpstream Upstream { get; private set; } = null!;
@@ -47,7 +47,7 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Redis = await RedisServer.StartAsync();
+        Redis = await StartRedisAsync();
         Upstream = await FakeUpstream.StartAsync();
         OpenAiUpstream = await FakeUpstream.StartAsync("/openai/v1", ["gpt-test", "mistral", "gated", "embedder"]);
         Api = new ApiFactory(Settings);
@@ -65,6 +65,9 @@ public sealed class ApiFixture : IAsyncLifetime
         OpenAiBacked.StartServer();
     }
 
+    /// <summary>The Redis the API instances share: one server here, a cluster in <see cref="ClusterApiFixture"/>.</summary>
+    protected virtual async Task<ITestRedis> StartRedisAsync() => await RedisServer.StartAsync();
+
     public async Task DisposeAsync()
     {
         await Api.DisposeAsync();
@@ -80,4 +83,16 @@ public sealed class ApiFixture : IAsyncLifetime
 public sealed class SharedApi : ICollectionFixture<ApiFixture>
 {
     public const string Name = "API over a private Redis";
+}
+
+/// <summary>The same API instances, on a real Redis Cluster (three primaries, three replicas).</summary>
+public sealed class ClusterApiFixture : ApiFixture
+{
+    protected override async Task<ITestRedis> StartRedisAsync() => await RedisCluster.StartAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterApi : ICollectionFixture<ClusterApiFixture>
+{
+    public const string Name = "API over a private Redis Cluster";
 }

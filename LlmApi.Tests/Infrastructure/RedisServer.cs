@@ -8,7 +8,7 @@ namespace LlmApi.Tests.Infrastructure;
 /// A private <c>redis-server</c> on a free loopback port, with its data in a temporary folder, for one test
 /// collection. Real Redis, so races and transactions behave as in production.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class RedisServer : ITestRedis
 {
     private readonly Process _process;
     private readonly string _directory;
@@ -30,6 +30,17 @@ public sealed class RedisServer : IAsyncDisposable
 
     public IDatabase Database => Connection.GetDatabase();
 
+    public async Task<int> CountKeysAsync(string pattern)
+    {
+        var count = 0;
+        await foreach (var _ in Connection.GetServers()[0].KeysAsync(pattern: pattern))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     public static async Task<RedisServer> StartAsync()
     {
         var executable = Executables.Find("redis-server") ?? throw new InvalidOperationException(
@@ -40,25 +51,7 @@ public sealed class RedisServer : IAsyncDisposable
         {
             var port = FreeTcpPort();
             var directory = Directory.CreateTempSubdirectory("llmapi-test-redis-").FullName;
-            var process = Process.Start(new ProcessStartInfo(executable)
-            {
-                ArgumentList =
-                {
-                    "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    "--bind", "127.0.0.1",
-                    "--dir", directory,
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--maxmemory-policy", "noeviction",
-                },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            process.OutputDataReceived += static (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
+            var process = StartProcess(executable, port, directory, []);
             var connection = await TryConnectAsync(port, process);
             if (connection is not null)
             {
@@ -74,6 +67,36 @@ public sealed class RedisServer : IAsyncDisposable
                 throw new InvalidOperationException($"redis-server did not start after {attempt} attempts.");
             }
         }
+    }
+
+    /// <summary>Starts <c>redis-server</c> on loopback with its data in <paramref name="directory"/>, nothing persisted.</summary>
+    internal static Process StartProcess(string executable, int port, string directory, IReadOnlyList<string> extraArguments)
+    {
+        var start = new ProcessStartInfo(executable)
+        {
+            ArgumentList =
+            {
+                "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--bind", "127.0.0.1",
+                "--dir", directory,
+                "--save", "",
+                "--appendonly", "no",
+                "--maxmemory-policy", "noeviction",
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in extraArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += static (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public async ValueTask DisposeAsync()
@@ -107,7 +130,7 @@ public sealed class RedisServer : IAsyncDisposable
         return null;
     }
 
-    private static int FreeTcpPort()
+    internal static int FreeTcpPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

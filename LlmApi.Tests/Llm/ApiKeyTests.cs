@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Llm;
 
 [Collection(SharedApi.Name)]
-public sealed class ApiKeyTests(ApiFixture fixture)
+public class ApiKeyTests(ApiFixture fixture)
 {
     [Fact]
     public async Task A_key_is_shown_once_listed_without_its_secret_and_works_in_both_formats()

@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Llm;
 
 [Collection(SharedApi.Name)]
-public sealed class ChatGatewayTests(ApiFixture fixture)
+public class ChatGatewayTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Ollama_format_chat_returns_the_upstreams_answer_with_the_callers_tenant_and_user()

@@ -12,7 +12,7 @@ namespace LlmApi.Tests.Llm;
 
 /// <summary>The official OpenAI .NET SDK and OllamaSharp, pointed at the gateway as their users would point them.</summary>
 [Collection(SharedApi.Name)]
-public sealed class ClientLibraryTests(ApiFixture fixture)
+public class ClientLibraryTests(ApiFixture fixture)
 {
     private static OpenAIClientOptions At(HttpClient gateway) => new() { Endpoint = new Uri(gateway.BaseAddress!, "/v1") };
 

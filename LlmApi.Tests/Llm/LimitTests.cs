@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Llm;
 
 [Collection(SharedApi.Name)]
-public sealed class LimitTests(ApiFixture fixture)
+public class LimitTests(ApiFixture fixture)
 {
     [Fact]
     public async Task A_tenants_request_rate_is_exact_across_two_instances_and_refusals_say_why()

@@ -5,7 +5,7 @@ namespace LlmApi.Tests.Llm;
 
 /// <summary>The Ollama and OpenAI surfaces as raw HTTP clients see them, and what crosses between the two formats.</summary>
 [Collection(SharedApi.Name)]
-public sealed class SurfaceTests(ApiFixture fixture)
+public class SurfaceTests(ApiFixture fixture)
 {
     private const string Png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 

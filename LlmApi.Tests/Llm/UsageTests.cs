@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Llm;
 
 [Collection(SharedApi.Name)]
-public sealed class UsageTests(ApiFixture fixture)
+public class UsageTests(ApiFixture fixture)
 {
     private static async Task<JsonElement> UsageAsync(HttpClient client, string credential, string groupBy)
     {

@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Tenants;
 
 [Collection(SharedApi.Name)]
-public sealed class OperatorTests(ApiFixture fixture)
+public class OperatorTests(ApiFixture fixture)
 {
     private HttpRequestMessage OperatorRequest(HttpMethod method, string path, object? body = null, string? key = null)
     {

@@ -5,7 +5,7 @@ namespace LlmApi.Tests.Tenants;
 
 /// <summary>Tenant B, even as an admin, reads and writes nothing of tenant A: every such attempt is a 404.</summary>
 [Collection(SharedApi.Name)]
-public sealed class TenantIsolationTests(ApiFixture fixture)
+public class TenantIsolationTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Another_tenants_admin_can_neither_see_nor_change_nor_delete_a_user()

@@ -4,7 +4,7 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Users;
 
 [Collection(SharedApi.Name)]
-public sealed class UserManagementTests(ApiFixture fixture)
+public class UserManagementTests(ApiFixture fixture)
 {
     [Fact]
     public async Task Admin_creates_a_user_who_can_sign_in_and_a_duplicate_email_in_any_case_is_409()

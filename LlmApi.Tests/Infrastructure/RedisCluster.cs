@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>
+/// A real Redis Cluster on loopback: six <c>redis-server --cluster-enabled yes</c> processes formed into three
+/// primaries with a replica each by <c>redis-cli --cluster create</c>, as an operator would form one. A key, script or
+/// transaction that spans hash slots fails here as it would in production.
+/// </summary>
+public sealed class RedisCluster : ITestRedis
+{
+    private const int Nodes = 6;
+    private readonly List<Process> _processes;
+    private readonly string _directory;
+
+    private RedisCluster(List<Process> processes, string directory, int[] ports, ConnectionMultiplexer connection)
+    {
+        _processes = processes;
+        _directory = directory;
+        Ports = ports;
+        Connection = connection;
+    }
+
+    public IReadOnlyList<int> Ports { get; }
+
+    public string ConnectionString => string.Join(',', Ports.Take(3).Select(p => $"127.0.0.1:{p}")) + ",allowAdmin=true";
+
+    public ConnectionMultiplexer Connection { get; }
+
+    public IDatabase Database => Connection.GetDatabase();
+
+    public async Task<int> CountKeysAsync(string pattern)
+    {
+        var count = 0;
+        foreach (var server in Connection.GetServers().Where(s => !s.IsReplica))
+        {
+            await foreach (var _ in server.KeysAsync(pattern: pattern))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    public static async Task<RedisCluster> StartAsync()
+    {
+        var server = Executables.Find("redis-server") ?? throw new InvalidOperationException("redis-server is not on PATH (apt-get install -y redis-server).");
+        var cli = Executables.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not on PATH (apt-get install -y redis-tools).");
+        var directory = Directory.CreateTempSubdirectory("llmapi-test-cluster-").FullName;
+        var ports = Enumerable.Range(0, Nodes).Select(_ => RedisServer.FreeTcpPort()).Distinct().ToArray();
+        var processes = ports.Select(port =>
+        {
+            var node = Directory.CreateDirectory(Path.Combine(directory, port.ToString(CultureInfo.InvariantCulture))).FullName;
+            return RedisServer.StartProcess(server, port, node, ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]);
+        }).ToList();
+
+        try
+        {
+            foreach (var port in ports)
+            {
+                await WaitAsync(() => RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "ping"]), output => output.Contains("PONG", StringComparison.Ordinal),
+                    $"node {port} to answer");
+            }
+
+            var create = await RunAsync(cli, ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "1", "--cluster-yes"]);
+            if (!create.Contains("All 16384 slots covered", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("redis-cli --cluster create failed:\n" + create);
+            }
+
+            foreach (var port in ports)
+            {
+                await WaitAsync(() => RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "cluster", "info"]),
+                    output => output.Contains("cluster_state:ok", StringComparison.Ordinal), $"node {port} to see the cluster ok");
+            }
+
+            var connection = await ConnectionMultiplexer.ConnectAsync(string.Join(',', ports.Select(p => $"127.0.0.1:{p}")) + ",allowAdmin=true");
+            return new RedisCluster(processes, directory, ports, connection);
+        }
+        catch
+        {
+            await StopAsync(processes);
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await StopAsync(_processes);
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static async Task StopAsync(List<Process> processes)
+    {
+        foreach (var process in processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+
+            process.Dispose();
+        }
+    }
+
+    private static async Task WaitAsync(Func<Task<string>> probe, Func<string, bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string last;
+        do
+        {
+            last = await probe();
+            if (done(last))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        throw new InvalidOperationException($"Timed out waiting for {what}: {last}");
+    }
+
+    private static async Task<string> RunAsync(string executable, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return await output + await error;
+    }
+}
