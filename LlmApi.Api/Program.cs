@@ -29,13 +29,17 @@ app.UseRateLimiter();
 app.MapDefaultEndpoints();
 app.MapApiDocumentation();
 app.MapRootApi();
-app.MapAuthApi();
-app.MapUsersApi();
-app.MapTenantApi();
-app.MapOperatorApi();
-app.MapApiKeysApi();
+
+// The system of record: a write is acknowledged only once it is safe from a failover (Redis:WaitForReplicas).
+var records = app.MapGroup(string.Empty).AddEndpointFilter<ReplicatedWritesFilter>();
+records.MapAuthApi();
+records.MapUsersApi();
+records.MapTenantApi();
+records.MapOperatorApi();
+records.MapApiKeysApi();
+records.MapUsageApi();
+records.MapAuditApi();
+
 app.MapLlmGateway();
-app.MapUsageApi();
-app.MapAuditApi();
 
 app.Run();

@@ -49,6 +49,7 @@ internal static class Extensions
             options.BacklogPolicy = BacklogPolicy.FailFast;
         });
         builder.Services.AddHostedService<RedisConnectionWarmup>();
+        builder.Services.AddOptions<ReplicationOptions>().BindConfiguration(ReplicationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.AddJwtAuthentication();
         builder.AddClientAddress();

@@ -23,6 +23,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             RedisServerException server when IsTransient(server.Message) =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is changing over; try again shortly."),
             ServiceOverloadedException overloaded => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", overloaded.Message),
+            ReplicationTimeoutException => (StatusCodes.Status503ServiceUnavailable, "Service unavailable",
+                "The change could not be confirmed on every replica of the data store; it may not have been kept. Try again shortly."),
             // The model upstream is the API's only outbound HTTP: a failed call to it is a bad gateway, not our fault.
             HttpRequestException => (StatusCodes.Status502BadGateway, "Bad gateway", "The model upstream could not be reached or failed."),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested =>
