@@ -40,15 +40,17 @@ internal static class Extensions
         });
         builder.Services.AddSingleton(TimeProvider.System);
 
-        builder.AddRedisClient(CacheConnectionName, configureOptions: options =>
+        // Its own health check instead of the integration's: see RedisHealthCheck for why it never fails readiness.
+        builder.AddRedisClient(CacheConnectionName, settings => settings.DisableHealthChecks = true, configureOptions: options =>
         {
             // Keep retrying in the background instead of failing the process when Redis starts after the API.
             options.AbortOnConnectFail = false;
             // While Redis is unreachable, fail commands at once (503) rather than queueing them until the sync
-            // timeout: a caller gets a quick answer, and /health turns 503 within a second.
+            // timeout: a caller gets a quick 503, and /health shows Redis degraded within a second.
             options.BacklogPolicy = BacklogPolicy.FailFast;
         });
         builder.Services.AddHostedService<RedisConnectionWarmup>();
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>(RedisHealthCheck.Name);
         builder.Services.AddOptions<ReplicationOptions>().BindConfiguration(ReplicationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.AddJwtAuthentication();
