@@ -48,7 +48,6 @@ public sealed class RedisCluster : ITestRedis
     public static async Task<RedisCluster> StartAsync()
     {
         var server = Executables.Find("redis-server") ?? throw new InvalidOperationException("redis-server is not on PATH (apt-get install -y redis-server).");
-        var cli = Executables.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not on PATH (apt-get install -y redis-tools).");
         var directory = Directory.CreateTempSubdirectory("llmapi-test-cluster-").FullName;
         var ports = Enumerable.Range(0, Nodes).Select(_ => RedisServer.FreeTcpPort()).Distinct().ToArray();
         var processes = ports.Select(port =>
@@ -61,11 +60,11 @@ public sealed class RedisCluster : ITestRedis
         {
             foreach (var port in ports)
             {
-                await WaitAsync(() => RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "ping"]), output => output.Contains("PONG", StringComparison.Ordinal),
+                await RedisProcesses.WaitUntilAsync(async () => (await RedisProcesses.CliAsync(port, "ping")).Contains("PONG", StringComparison.Ordinal),
                     $"node {port} to answer");
             }
 
-            var create = await RunAsync(cli, ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "1", "--cluster-yes"]);
+            var create = await RedisProcesses.CliAsync(0, ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "1", "--cluster-yes"]);
             if (!create.Contains("All 16384 slots covered", StringComparison.Ordinal))
             {
                 throw new InvalidOperationException("redis-cli --cluster create failed:\n" + create);
@@ -73,8 +72,8 @@ public sealed class RedisCluster : ITestRedis
 
             foreach (var port in ports)
             {
-                await WaitAsync(() => RunAsync(cli, ["-p", port.ToString(CultureInfo.InvariantCulture), "cluster", "info"]),
-                    output => output.Contains("cluster_state:ok", StringComparison.Ordinal), $"node {port} to see the cluster ok");
+                await RedisProcesses.WaitUntilAsync(async () => (await RedisProcesses.CliAsync(port, "cluster", "info")).Contains("cluster_state:ok", StringComparison.Ordinal),
+                    $"node {port} to see the cluster ok");
             }
 
             var connection = await ConnectionMultiplexer.ConnectAsync(string.Join(',', ports.Select(p => $"127.0.0.1:{p}")) + ",allowAdmin=true");
@@ -82,7 +81,7 @@ public sealed class RedisCluster : ITestRedis
         }
         catch
         {
-            await StopAsync(processes);
+            await RedisProcesses.StopAsync(processes);
             Directory.Delete(directory, recursive: true);
             throw;
         }
@@ -91,55 +90,7 @@ public sealed class RedisCluster : ITestRedis
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();
-        await StopAsync(_processes);
+        await RedisProcesses.StopAsync(_processes);
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private static async Task StopAsync(List<Process> processes)
-    {
-        foreach (var process in processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
-    }
-
-    private static async Task WaitAsync(Func<Task<string>> probe, Func<string, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string last;
-        do
-        {
-            last = await probe();
-            if (done(last))
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        throw new InvalidOperationException($"Timed out waiting for {what}: {last}");
-    }
-
-    private static async Task<string> RunAsync(string executable, IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return await output + await error;
     }
 }

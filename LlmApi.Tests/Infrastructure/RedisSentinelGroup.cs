@@ -64,14 +64,14 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
                 "the sentinels to see both replicas and each other");
             foreach (var replica in dataPorts.Skip(1))
             {
-                await WaitUntilAsync(async () => (await CliAsync(replica, "info", "replication")).Contains("master_link_status:up", StringComparison.Ordinal),
+                await WaitUntilAsync(async () => (await RedisProcesses.CliAsync(replica, "info", "replication")).Contains("master_link_status:up", StringComparison.Ordinal),
                     $"replica {replica} to be in sync");
             }
             return group;
         }
         catch
         {
-            await StopAsync(processes);
+            await RedisProcesses.StopAsync(processes);
             Directory.Delete(directory, recursive: true);
             throw;
         }
@@ -85,65 +85,16 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
     public Task FailoverAsync() => SentinelAsync("failover");
 
     // Sentinels are asked with redis-cli, as an operator would: the client library talks to them only to find the primary.
-    private Task<string> SentinelAsync(string what) => CliAsync(SentinelPorts[0], "sentinel", what, ServiceName);
-
-    private static async Task<string> CliAsync(int port, params string[] command)
-    {
-        var start = new ProcessStartInfo(Executables.Find("redis-cli")!) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-p", port.ToString(CultureInfo.InvariantCulture) }.Concat(command))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var text = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return text;
-    }
+    private Task<string> SentinelAsync(string what) => RedisProcesses.CliAsync(SentinelPorts[0], "sentinel", what, ServiceName);
 
     /// <summary>Entries in a redis-cli listing of sentinel or replica descriptions (each starts with its "name" field).</summary>
     private static int Count(string listing) => listing.Split('\n').Count(line => line.Trim() == "name");
 
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is RedisException or FormatException or IndexOutOfRangeException)
-            {
-                // not there yet
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException($"Timed out waiting for {what}.");
-    }
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => RedisProcesses.WaitUntilAsync(condition, what);
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(_processes);
+        await RedisProcesses.StopAsync(_processes);
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private static async Task StopAsync(List<Process> processes)
-    {
-        foreach (var process in processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
     }
 }
