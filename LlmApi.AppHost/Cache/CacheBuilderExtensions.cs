@@ -50,10 +50,12 @@ internal static class CacheBuilderExtensions
         return builder.WithAnnotation(annotation).WithArgs(context =>
         {
             // For a deployment, the Redis container starts as `sh -c "redis-server --requirepass $REDIS_PASSWORD"`
-            // (so the password comes from the environment, not the manifest): the settings join that command line.
+            // (so the password comes from the environment, not the manifest): the settings join that command line,
+            // and the password is quoted, so that an empty one or one with spaces still reaches requirepass whole.
             if (context.ExecutionContext.IsPublishMode && context.Args is [.., string command] && command.StartsWith("redis-server", StringComparison.Ordinal))
             {
-                context.Args[^1] = command + " " + string.Join(' ', annotation.ToArguments());
+                context.Args[^1] = command.Replace("--requirepass $REDIS_PASSWORD", "--requirepass \"$REDIS_PASSWORD\"", StringComparison.Ordinal)
+                    + " " + string.Join(' ', annotation.ToArguments());
                 return;
             }
 

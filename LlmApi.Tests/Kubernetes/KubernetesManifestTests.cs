@@ -166,6 +166,38 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         }
     }
 
+    [Theory]
+    [InlineData("with spaces and $dollars")]
+    [InlineData("")]
+    public async Task The_generated_redis_command_takes_any_password_whole(string password)
+    {
+        var container = Single<V1StatefulSet>("cache").Spec.Template.Spec.Containers[0];
+        Assert.Equal(["/bin/sh"], container.Command);
+        var port = RedisServer.FreeTcpPort();
+        var directory = Directory.CreateTempSubdirectory("llmapi-generated-redis-").FullName;
+        // The generated command as the container runs it, with only a port and a data folder of the test's added.
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"{container.Args[^1]} --port {port} --dir {directory} --bind 127.0.0.1");
+        start.Environment["REDIS_PASSWORD"] = password;
+        using var redis = Process.Start(start)!;
+        try
+        {
+            var options = StackExchange.Redis.ConfigurationOptions.Parse($"127.0.0.1:{port}");
+            options.Password = password;
+            options.AbortOnConnectFail = false;
+            await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            await Eventually.MatchAsync(() => Task.FromResult(connection.IsConnected), c => c, TimeSpan.FromSeconds(10), "the generated command to start Redis");
+            Assert.True((await connection.GetDatabase().PingAsync()) >= TimeSpan.Zero);
+        }
+        finally
+        {
+            redis.Kill();
+            await redis.WaitForExitAsync();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Changing_the_model_changes_the_output()
     {
