@@ -13,7 +13,8 @@ var chunk = Encoding.UTF8.GetBytes("""{"model":"bench","created_at":"2026-01-01T
 var bigChunk = Encoding.UTF8.GetBytes("""{"model":"big","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":" """ + new string('x', 1000) + "\"},\"done\":false}\n");
 var final = Encoding.UTF8.GetBytes("""{"model":"bench","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":10,"eval_count":5}""" + "\n");
 
-app.MapGet("/api/tags", () => Results.Text("""{"models":[{"name":"bench","model":"bench"}]}""", "application/json"));
+// The gateway routes only models an upstream lists.
+app.MapGet("/api/tags", () => Results.Text("""{"models":[{"name":"bench","model":"bench"},{"name":"big","model":"big"}]}""", "application/json"));
 app.MapPost("/api/chat", async (HttpContext http) =>
 {
     var body = await new StreamReader(http.Request.Body).ReadToEndAsync();
