@@ -54,7 +54,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     private static bool IsTransient(string message) =>
         message.StartsWith("READONLY", StringComparison.Ordinal) || message.StartsWith("LOADING", StringComparison.Ordinal)
         || message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
-        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal);
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+        // A blocked WAIT whose primary is demoted mid-wait is released with UNBLOCKED; NOREPLICAS, with too few replicas.
+        || message.StartsWith("UNBLOCKED", StringComparison.Ordinal) || message.StartsWith("NOREPLICAS", StringComparison.Ordinal);
 
     private static string TitleFor(int status) => status switch
     {

@@ -35,7 +35,12 @@ public class ServiceInfoTests(ApiFixture fixture)
     [Fact]
     public async Task Metrics_are_exposed_for_prometheus()
     {
-        using var client = fixture.CreateClient();
+        // An instance of its own: OpenTelemetry's listener sees the instruments of every host in the test process, and
+        // a long-lived host's meter provider counts all it ever saw against its stream limit (disposed ones too), so
+        // late instruments of the shared instances can be dropped. One host per process, as deployed, has no such issue.
+        await using var api = new ApiFactory(fixture.Settings);
+        api.StartServer();
+        using var client = api.CreateClient();
         (await client.GetAsync("/")).Dispose();
 
         // A request is measured as it ends, which may be just after its client has the answer; and scrapes are

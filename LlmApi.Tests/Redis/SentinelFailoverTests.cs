@@ -78,6 +78,13 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         output.WriteLine("statuses: " + string.Join(", ", statuses.Select(s => $"{(int)s.Key} x{s.Value}")));
         output.WriteLine(errorTimes.IsEmpty ? "no errors" : $"errors from {errorTimes.Min() - failoverAt:0.00} s to {errorTimes.Max() - failoverAt:0.00} s after the failover began");
         output.WriteLine($"acknowledged but lost: {lost.Count}");
+        // What the exception handler logged for anything but the expected 503s: the cause of any 500.
+        foreach (var error in api.Logs.Lines.Where(l => l.Contains("ProblemExceptionHandler", StringComparison.Ordinal)
+            && !l.Contains("ReplicationTimeoutException", StringComparison.Ordinal) && !l.Contains("RedisConnectionException", StringComparison.Ordinal)).Take(3))
+        {
+            output.WriteLine(error[..Math.Min(600, error.Length)]);
+        }
+
         output.WriteLine("first error: " + firstError);
         Assert.Empty(lost);
         Assert.DoesNotContain(statuses.Keys, s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable);
