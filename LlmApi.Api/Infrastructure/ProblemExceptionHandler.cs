@@ -22,6 +22,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             // What Redis answers while a replica is being promoted or a cluster reshapes: a wait, not a fault.
             RedisServerException server when IsTransient(server.Message) =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is changing over; try again shortly."),
+            // The client's own refusal to write to a node it has just seen turn into a replica.
+            RedisCommandException command when command.Message.Contains("cannot be issued to a replica", StringComparison.Ordinal) =>
+                (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is changing over; try again shortly."),
             ServiceOverloadedException overloaded => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", overloaded.Message),
             ReplicationTimeoutException => (StatusCodes.Status503ServiceUnavailable, "Service unavailable",
                 "The change could not be confirmed on every replica of the data store; it may not have been kept. Try again shortly."),

@@ -117,7 +117,8 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
 
             return true;
         }
-        catch (Exception e) when (e is RedisException or ServiceOverloadedException)
+        // RedisCommandException: the client refused to send a write to a node it now sees as a replica (a failover).
+        catch (Exception e) when (e is RedisException or RedisCommandException or ServiceOverloadedException)
         {
             await UndoAsync(claim, tenantId, tenantKeys);
             throw;
@@ -137,7 +138,7 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
         {
             await Task.WhenAll(undo);
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or RedisCommandException)
         {
             // What could not be removed is what a registration that stopped dead leaves: see the comment above.
         }
