@@ -192,7 +192,7 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         }
         finally
         {
-            redis.Kill();
+            redis.Kill(entireProcessTree: true); // the shell and the redis-server it started
             await redis.WaitForExitAsync();
             Directory.Delete(directory, recursive: true);
         }
