@@ -5,19 +5,20 @@ using LlmApi.AppHost.Kubernetes;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-var (cacheMode, redisServerPath, cacheError) = CacheModeResolver.Resolve(builder);
-if (cacheError is not null)
+var cacheSetup = CacheModeResolver.Resolve(builder);
+if (cacheSetup.Error is not null)
 {
-    Console.Error.WriteLine(cacheError);
+    Console.Error.WriteLine(cacheSetup.Error);
     return 1;
 }
 
 #pragma warning disable ASPIREPROBES001 // Probes are experimental; they are the only way a publisher can read probes back.
 
-// Redis: the system of record for tenants, users and sessions. Kubernetes: a StatefulSet with a 5 Gi volume. Its
-// memory limit leaves room above maxmemory (512mb) for the append-only file rewrite, so Redis is not OOM-killed.
-var cache = builder.AddCache("cache", cacheMode, redisServerPath);
-if (cache.Resource is ContainerResource redis)
+// Redis: the system of record for tenants, users and sessions (Cache:Topology: single, sentinel or external).
+// Kubernetes, single: a StatefulSet with a 5 Gi volume. Its memory limit leaves room above maxmemory (512mb) for the
+// append-only file rewrite, so Redis is not OOM-killed. Sentinel: see Cache/SentinelTopology.cs.
+var cache = builder.AddCache("cache", cacheSetup);
+if (cache.Connection.Resource is ContainerResource redis)
 {
     var redisPing = new[] { "sh", "-c", "redis-cli -a \"$REDIS_PASSWORD\" --no-auth-warning ping | grep -q PONG" };
     builder.CreateResourceBuilder(redis)
@@ -86,7 +87,7 @@ builder.AddKubernetesPublishing("kubernetes", new KubernetesEnvironment
     Namespace = "llm-api-layer",
     ApplicationName = "llm-api-layer",
     SecretName = "llm-api-layer-secrets",
-    Quota = new NamespaceQuota(CpuRequests: "10", CpuLimits: "20", MemoryRequests: "10Gi", MemoryLimits: "20Gi", PersistentVolumeClaims: 5, LoadBalancers: 2),
+    Quota = new NamespaceQuota(CpuRequests: "10", CpuLimits: "20", MemoryRequests: "10Gi", MemoryLimits: "20Gi", PersistentVolumeClaims: 8, LoadBalancers: 2),
     ContainerLimits = new ContainerLimits(
         MinCpu: "100m", MinMemory: "64Mi", MaxCpu: "2", MaxMemory: "2Gi",
         DefaultCpuRequest: "100m", DefaultMemoryRequest: "128Mi", DefaultCpuLimit: "500m", DefaultMemoryLimit: "512Mi"),

@@ -19,28 +19,47 @@ internal static class CacheBuilderExtensions
         new("maxmemory-policy", "noeviction"),
     ];
 
-    /// <summary>Adds the Redis that the API uses, in the mode <see cref="CacheModeResolver"/> chose.</summary>
-    public static IResourceBuilder<IResourceWithConnectionString> AddCache(
-        this IDistributedApplicationBuilder builder, string name, CacheMode mode, string? redisServerPath)
+    /// <summary>Adds the Redis that the API uses, in the topology and mode <see cref="CacheModeResolver"/> chose.</summary>
+    public static CacheResources AddCache(this IDistributedApplicationBuilder builder, string name, CacheSetup setup)
     {
-        return mode switch
+        if (setup.Topology == CacheTopology.Sentinel)
+        {
+            return builder.AddSentinelCache(name, setup.RedisServerPath);
+        }
+
+        IResourceBuilder<IResourceWithConnectionString> single = setup.Mode switch
         {
             CacheMode.Container => builder.AddRedis(name)
                 .WithDataVolume()
                 .WithRedisConfiguration(ServerSettings),
-            CacheMode.Executable => builder.AddRedisServer(name, redisServerPath!, DataDirectory(builder, name))
+            CacheMode.Executable => builder.AddRedisServer(name, setup.RedisServerPath!, DataDirectory(builder, name))
                 .WithRedisConfiguration(ServerSettings),
             CacheMode.External => builder.AddConnectionString(name),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Resolve the mode before adding the cache."),
+            _ => throw new ArgumentOutOfRangeException(nameof(setup), setup.Mode, "Resolve the mode before adding the cache."),
         };
+
+        // The AppHost waits for the Redis it runs; an external one is the operator's to start.
+        return new CacheResources(single, setup.Mode == CacheMode.External ? [] : [single.Resource], WaitForReplicas: null);
     }
 
-    /// <summary>References the cache, and waits for it where the AppHost runs it.</summary>
-    public static IResourceBuilder<T> WithCache<T>(this IResourceBuilder<T> builder, IResourceBuilder<IResourceWithConnectionString> cache)
+    /// <summary>References the cache, waits for what the AppHost runs of it, and asks for the replication it offers.</summary>
+    public static IResourceBuilder<T> WithCache<T>(this IResourceBuilder<T> builder, CacheResources cache)
         where T : IResourceWithEnvironment, IResourceWithWaitSupport
     {
-        builder.WithReference(cache);
-        return cache.Resource is RedisResource or RedisServerResource ? builder.WaitFor(cache) : builder;
+        builder.WithReference(cache.Connection);
+        foreach (var member in cache.Members)
+        {
+            builder.WithReferenceRelationship(member);
+            if (!builder.ApplicationBuilder.ExecutionContext.IsPublishMode)
+            {
+                builder.WaitFor(builder.ApplicationBuilder.CreateResourceBuilder(member));
+            }
+        }
+
+        // Sentinel: a write is acknowledged once every replica has it, so no failover loses it (docs/redis.md).
+        return cache.WaitForReplicas is { } replicas
+            ? builder.WithEnvironment("Redis__WaitForReplicas", replicas.ToString(CultureInfo.InvariantCulture))
+            : builder;
     }
 
     private static IResourceBuilder<T> WithRedisConfiguration<T>(this IResourceBuilder<T> builder, IReadOnlyList<KeyValuePair<string, string>> settings)
@@ -116,8 +135,14 @@ internal static class CacheBuilderExtensions
     }
 
     /// <summary><c>Cache:DataDirectory</c>, else a per-user folder outside the repository.</summary>
-    private static string DataDirectory(IDistributedApplicationBuilder builder, string name) =>
+    internal static string DataDirectory(IDistributedApplicationBuilder builder, string name) =>
         builder.Configuration["Cache:DataDirectory"] is { Length: > 0 } configured
             ? Path.GetFullPath(configured)
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "LlmApi", name);
 }
+
+/// <summary>
+/// The cache as the API sees it: the connection string, the resources the AppHost runs for it (waited for, and the
+/// only pods allowed to be reached by it in Kubernetes), and how many replicas must confirm a write, if any.
+/// </summary>
+internal sealed record CacheResources(IResourceBuilder<IResourceWithConnectionString> Connection, IReadOnlyList<IResource> Members, int? WaitForReplicas);

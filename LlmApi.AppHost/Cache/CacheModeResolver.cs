@@ -7,28 +7,52 @@ namespace LlmApi.AppHost.Cache;
 internal static class CacheModeResolver
 {
     public const string ModeSetting = "Cache:Mode";
+    public const string TopologySetting = "Cache:Topology";
     public const string RedisServerPathSetting = "Cache:RedisServerPath";
 
-    /// <summary>The mode to use, or an error message that names the remedies.</summary>
-    public static (CacheMode Mode, string? RedisServerPath, string? Error) Resolve(IDistributedApplicationBuilder builder)
+    /// <summary>The topology and mode to use, or an error message that names the remedies.</summary>
+    public static CacheSetup Resolve(IDistributedApplicationBuilder builder)
     {
+        var configuredTopology = builder.Configuration[TopologySetting];
+        if (!Enum.TryParse<CacheTopology>(string.IsNullOrWhiteSpace(configuredTopology) ? nameof(CacheTopology.Single) : configuredTopology, ignoreCase: true, out var topology)
+            || !Enum.IsDefined(topology))
+        {
+            return CacheSetup.Failed($"{TopologySetting} is '{configuredTopology}'; use single, sentinel or external.");
+        }
+
         var configured = builder.Configuration[ModeSetting];
         if (!Enum.TryParse<CacheMode>(string.IsNullOrWhiteSpace(configured) ? nameof(CacheMode.Auto) : configured, ignoreCase: true, out var mode)
             || !Enum.IsDefined(mode))
         {
-            return (default, null, $"{ModeSetting} is '{configured}'; use auto, container, executable or external.");
+            return CacheSetup.Failed($"{ModeSetting} is '{configured}'; use auto, container, executable or external.");
+        }
+
+        // Cache:Mode=external predates the topology setting and means the same as Cache:Topology=external.
+        if (topology == CacheTopology.External || mode == CacheMode.External)
+        {
+            return new CacheSetup(CacheTopology.External, CacheMode.External, null, null);
         }
 
         // Publishing describes a deployment, which runs Redis from its image; no local runtime is needed for that.
         if (builder.ExecutionContext.IsPublishMode)
         {
-            return (mode == CacheMode.External ? CacheMode.External : CacheMode.Container, null, null);
+            return new CacheSetup(topology, CacheMode.Container, null, null);
         }
 
         var redisServer = FindRedisServer(builder.Configuration[RedisServerPathSetting]);
-        return mode switch
+        if (topology == CacheTopology.Sentinel)
         {
-            CacheMode.Auto when ContainerRuntime.Answers => (CacheMode.Container, null, null),
+            // Six processes that must reach each other by address: executables on loopback, not containers.
+            return mode == CacheMode.Container
+                ? CacheSetup.Failed($"{TopologySetting}=sentinel runs redis-server processes locally; leave {ModeSetting} at auto or executable.")
+                : redisServer is null
+                    ? CacheSetup.Failed($"{TopologySetting}=sentinel needs redis-server on PATH (or at {RedisServerPathSetting}): apt-get install -y redis-server.")
+                    : new CacheSetup(topology, CacheMode.Executable, redisServer, null);
+        }
+
+        var (resolved, path, error) = mode switch
+        {
+            CacheMode.Auto when ContainerRuntime.Answers => (CacheMode.Container, (string?)null, (string?)null),
             CacheMode.Auto when redisServer is not null => (CacheMode.Executable, redisServer, null),
             CacheMode.Auto => (mode, null,
                 "No Redis for the 'cache' resource: no container runtime answered and redis-server is not on PATH. " +
@@ -39,6 +63,7 @@ internal static class CacheModeResolver
                 "Install redis-server (for example: apt-get install -y redis-server), or use Docker with Cache:Mode=container."),
             _ => (mode, redisServer, null),
         };
+        return new CacheSetup(topology, resolved, path, error);
     }
 
     private static string? FindRedisServer(string? configuredPath)
@@ -54,4 +79,10 @@ internal static class CacheModeResolver
             .Select(dir => Path.Combine(dir, fileName))
             .FirstOrDefault(File.Exists);
     }
+}
+
+/// <summary>What <see cref="CacheModeResolver"/> decided: the topology, how its nodes run, and any error.</summary>
+internal sealed record CacheSetup(CacheTopology Topology, CacheMode Mode, string? RedisServerPath, string? Error)
+{
+    public static CacheSetup Failed(string error) => new(CacheTopology.Single, CacheMode.Auto, null, error);
 }

@@ -53,3 +53,12 @@ internal sealed record ExecProbeAnnotation(
     ProbeType Type,
 #pragma warning restore ASPIREPROBES001
     IReadOnlyList<string> Command, int InitialDelaySeconds, int PeriodSeconds, int TimeoutSeconds, int FailureThreshold) : IResourceAnnotation;
+
+/// <summary>Files the container reads (configuration, start scripts): a ConfigMap mounted read-only at this path.</summary>
+internal sealed record ConfigFilesAnnotation(string MountPath, IReadOnlyDictionary<string, string> Files) : IResourceAnnotation;
+
+/// <summary>
+/// A headless Service (no cluster IP): every pod of the StatefulSet gets its own DNS name
+/// (<c>name-0.name</c>), listed before it is ready, which replication and Sentinel need to find each other.
+/// </summary>
+internal sealed record HeadlessServiceAnnotation : IResourceAnnotation;

@@ -34,6 +34,12 @@ internal static class DeploymentExtensions
     public static IResourceBuilder<T> WithDeploymentImage<T>(this IResourceBuilder<T> builder, IResourceBuilder<ParameterResource> image)
         where T : IResource => builder.WithAnnotation(new DeploymentImageAnnotation(image.Resource));
 
+    public static IResourceBuilder<T> WithConfigFiles<T>(this IResourceBuilder<T> builder, string mountPath, IReadOnlyDictionary<string, string> files)
+        where T : IResource => builder.WithAnnotation(new ConfigFilesAnnotation(mountPath, files));
+
+    public static IResourceBuilder<T> WithHeadlessService<T>(this IResourceBuilder<T> builder)
+        where T : IResource => builder.WithAnnotation(new HeadlessServiceAnnotation());
+
 #pragma warning disable ASPIREPROBES001 // The probe type enum is experimental; it is the model's own vocabulary for probes.
     public static IResourceBuilder<T> WithExecProbe<T>(this IResourceBuilder<T> builder, ProbeType type, string[] command,
         int initialDelaySeconds = 0, int periodSeconds = 10, int timeoutSeconds = 3, int failureThreshold = 3)

@@ -37,6 +37,10 @@ internal sealed class WorkloadBuilder
 
     private string ConfigMapName => Name + "-config";
 
+    private string FilesConfigMapName => Name + "-files";
+
+    private ConfigFilesAnnotation? Files => _resource.Annotations.OfType<ConfigFilesAnnotation>().LastOrDefault();
+
     public static async Task<WorkloadBuilder> CreateAsync(
         IResource resource, DistributedApplicationModel model, DistributedApplicationExecutionContext executionContext,
         KubernetesEnvironment environment, ValueRenderer renderer, CancellationToken cancellationToken)
@@ -148,6 +152,17 @@ internal sealed class WorkloadBuilder
         if (_config.Count > 0)
         {
             Objects.Add(new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = Metadata(ConfigMapName), Data = _config });
+        }
+
+        if (Files is { } files)
+        {
+            Objects.Add(new V1ConfigMap
+            {
+                ApiVersion = "v1",
+                Kind = "ConfigMap",
+                Metadata = Metadata(FilesConfigMapName),
+                Data = new SortedDictionary<string, string>(files.Files.ToDictionary(), StringComparer.Ordinal),
+            });
         }
 
         var storage = _resource.Annotations.OfType<PersistentStorageAnnotation>().LastOrDefault();
@@ -263,6 +278,7 @@ internal sealed class WorkloadBuilder
             },
             VolumeMounts = writable.Select((path, i) => new V1VolumeMount { Name = $"writable-{i}", MountPath = path })
                 .Concat(storage is null ? Array.Empty<V1VolumeMount>() : [new V1VolumeMount { Name = "data", MountPath = storage.MountPath }])
+                .Concat(Files is { } files ? [new V1VolumeMount { Name = "files", MountPath = files.MountPath, ReadOnlyProperty = true }] : Array.Empty<V1VolumeMount>())
                 .ToList() is { Count: > 0 } mounts ? mounts : null,
         };
 
@@ -275,7 +291,9 @@ internal sealed class WorkloadBuilder
                 AutomountServiceAccountToken = false,
                 EnableServiceLinks = false,
                 Containers = [container],
-                Volumes = writable.Select((_, i) => new V1Volume { Name = $"writable-{i}", EmptyDir = new V1EmptyDirVolumeSource() }).ToList() is { Count: > 0 } volumes ? volumes : null,
+                Volumes = writable.Select((_, i) => new V1Volume { Name = $"writable-{i}", EmptyDir = new V1EmptyDirVolumeSource() })
+                    .Concat(Files is null ? Array.Empty<V1Volume>() : [new V1Volume { Name = "files", ConfigMap = new V1ConfigMapVolumeSource { Name = FilesConfigMapName } }])
+                    .ToList() is { Count: > 0 } volumes ? volumes : null,
                 SecurityContext = security is null ? null : new V1PodSecurityContext
                 {
                     RunAsNonRoot = true,
@@ -346,6 +364,8 @@ internal sealed class WorkloadBuilder
         Spec = new V1ServiceSpec
         {
             Type = "ClusterIP",
+            ClusterIP = _resource.HasAnnotationOfType<HeadlessServiceAnnotation>() ? "None" : null,
+            PublishNotReadyAddresses = _resource.HasAnnotationOfType<HeadlessServiceAnnotation>() ? true : null,
             Selector = Selector(),
             Ports = _ports.Select(p => new V1ServicePort { Name = p.Name, Port = p.ServicePort, TargetPort = p.Name, Protocol = "TCP" }).ToList(),
         },
