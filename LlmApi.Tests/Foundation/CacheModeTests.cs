@@ -32,4 +32,15 @@ public sealed class CacheModeTests
         Assert.Equal(1, exitCode);
         Assert.Contains("Cache:Mode", output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Cache:Topology=cluster", "Cache:Topology is 'cluster'")]
+    [InlineData("Cache:Topology=sentinel Cache:Mode=container", "Cache:Topology=sentinel runs redis-server processes")]
+    public async Task A_topology_the_apphost_cannot_run_is_refused_by_name(string settings, string message)
+    {
+        var (exitCode, output, _) = await Repository.RunAppHostAsync(null, settings.Split(' '));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, output, StringComparison.Ordinal);
+    }
 }

@@ -8,7 +8,10 @@ namespace LlmApi.Tests.Infrastructure;
 internal static class RedisProcesses
 {
     /// <summary>Runs <c>redis-cli -p PORT COMMAND...</c>, as an operator would, and returns what it printed.</summary>
-    public static async Task<string> CliAsync(int port, params string[] command)
+    public static Task<string> CliAsync(int port, params string[] command) => AuthenticatedCliAsync(port, password: null, command);
+
+    /// <summary>The same, signing in with <paramref name="password"/> (passed in the environment, not the command line).</summary>
+    public static async Task<string> AuthenticatedCliAsync(int port, string? password, params string[] command)
     {
         var start = new ProcessStartInfo(Executables.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not on PATH (apt-get install -y redis-tools)."))
         {
@@ -16,6 +19,11 @@ internal static class RedisProcesses
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (password is not null)
+        {
+            start.Environment["REDISCLI_AUTH"] = password;
+        }
+
         if (port > 0)
         {
             start.ArgumentList.Add("-p");

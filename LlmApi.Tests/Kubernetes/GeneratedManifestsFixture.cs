@@ -5,8 +5,11 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Kubernetes;
 
 /// <summary>The kustomize base regenerated from the app model once, into a temporary folder, for the tests to read.</summary>
-public sealed class GeneratedManifestsFixture : IAsyncLifetime
+public class GeneratedManifestsFixture : IAsyncLifetime
 {
+    /// <summary>Settings given to the publish step (none: the defaults, which the committed base shows).</summary>
+    protected virtual string[] Settings => [];
+
     public static readonly Dictionary<string, Type> KnownKinds = new(StringComparer.Ordinal)
     {
         ["v1/Namespace"] = typeof(V1Namespace),
@@ -32,7 +35,7 @@ public sealed class GeneratedManifestsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("llmapi-manifests-").FullName;
-        var (exitCode, output, elapsed) = await Repository.PublishKubernetesAsync(Directory);
+        var (exitCode, output, elapsed) = await Repository.PublishKubernetesAsync(Directory, Settings);
         Assert.True(exitCode == 0, $"The publish step failed:\n{output}");
         PublishTime = elapsed;
         Objects = LoadAll(Directory);
@@ -50,4 +53,10 @@ public sealed class GeneratedManifestsFixture : IAsyncLifetime
         System.IO.Directory.Delete(Directory, recursive: true);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The base for <c>Cache:Topology=sentinel</c>, committed as <c>aspire-manifests/sentinel</c>.</summary>
+public sealed class SentinelManifestsFixture : GeneratedManifestsFixture
+{
+    protected override string[] Settings => ["Cache:Topology=sentinel"];
 }

@@ -12,20 +12,24 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         generated.Objects.OfType<T>().Single(o => o.Metadata.Name == name);
 
     [Fact]
-    public void The_committed_manifests_are_exactly_what_the_model_generates()
+    public void The_committed_manifests_are_exactly_what_the_model_generates() =>
+        AssertCommitted(generated.Directory, Repository.ManifestsDirectory);
+
+    /// <summary>The files of <paramref name="committedDirectory"/> are byte for byte those just generated.</summary>
+    internal static void AssertCommitted(string generatedDirectory, string committedDirectory)
     {
-        var expected = Directory.EnumerateFiles(generated.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        var committed = Directory.EnumerateFiles(Repository.ManifestsDirectory).Select(Path.GetFileName)
+        var expected = Directory.EnumerateFiles(generatedDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var committed = Directory.EnumerateFiles(committedDirectory).Select(Path.GetFileName)
             .Where(f => f != "secrets.env") // the operator's own file, git-ignored
             .Order(StringComparer.Ordinal).ToList();
 
         Assert.Equal(expected, committed);
         foreach (var file in expected)
         {
-            var regenerated = File.ReadAllBytes(Path.Combine(generated.Directory, file!));
-            var inRepository = File.ReadAllBytes(Path.Combine(Repository.ManifestsDirectory, file!));
+            var regenerated = File.ReadAllBytes(Path.Combine(generatedDirectory, file!));
+            var inRepository = File.ReadAllBytes(Path.Combine(committedDirectory, file!));
             Assert.True(regenerated.AsSpan().SequenceEqual(inRepository),
-                $"aspire-manifests/{file} differs from what the app model generates; regenerate it (README, Kubernetes).");
+                $"{Path.GetRelativePath(Repository.Root, committedDirectory)}/{file} differs from what the app model generates; regenerate it (README, Kubernetes).");
         }
     }
 
