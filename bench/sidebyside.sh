@@ -32,8 +32,12 @@ pids+=($!)
 (cd "$work" && NODE_ENV=production exec node "$work/portkey/node_modules/@portkey-ai/gateway/build/start-server.js" --port="${PORTKEY_URL##*:}" --headless) >"$work/portkey.log" 2>&1 &
 portkey_pid=$!
 pids+=($portkey_pid)
-# As deployed: Release, Production logging, telemetry on (Prometheus), an OpenAI-format upstream.
-ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" \
+# As deployed: Release, Production logging, telemetry on (Prometheus), trace sampling and GC limits as the generated
+# Deployment sets them (read from aspire-manifests/api.yaml), an OpenAI-format upstream.
+deployed=()
+while read -r setting; do deployed+=("$setting"); done < <(grep -E '^  (DOTNET_|OTEL_TRACES_)' aspire-manifests/api.yaml | sed -E 's/^ +//; s/: /=/; s/"//g')
+echo "== API settings from the Deployment: ${deployed[*]}"
+env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" \
   Operator__Key="benchmark-operator-key-0123456789abcdef" Throttling__SessionsPerUser=10000 \
   Llm__Upstreams__bench__Endpoint="$UPSTREAM_URL/v1" Llm__Upstreams__bench__Provider=OpenAI \
   ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
@@ -72,11 +76,13 @@ lua gateway "$chat" "wrk.headers[\"Authorization\"] = \"Bearer $key\""
 lua gateway-stream "$stream" "wrk.headers[\"Authorization\"] = \"Bearer $key\""
 
 # measure NAME PID CONNECTIONS URL [wrk options...]: one row of the table
+rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
+watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
 measure() {
   local name=$1 pid=$2 connections=$3 url=$4
   local out="$work/$(printf '%s' "$name" | tr -c 'A-Za-z0-9' '_').txt"
   shift 4
-  wrk -t2 -c"$connections" -d5s "$@" "$url" >/dev/null # warm-up
+  wrk -t2 -c"$connections" -d10s "$@" "$url" >/dev/null # warm-up: a replica in service has long finished compiling its code
   local ticks redis_before
   ticks=$(cpu_ticks "$pid")
   redis_before=$(redis_calls)
@@ -90,7 +96,9 @@ measure() {
     "$(grep -h 'Non-2xx' "$out" | xargs || true)"
 }
 
-echo "== wrk -t2, $DURATION per row after a 5 s warm-up; CPU per request of the serving process"
+watch_rss &
+pids+=($!)
+echo "== wrk -t2, $DURATION per row after a 10 s warm-up; CPU per request of the serving process"
 echo "| request                    |     req/s |      p50 |      p99 | CPU/request | Redis cmds/req | errors"
 echo "|---|---|---|---|---|---|---|"
 measure "GET / (API)" "$api_pid" 32 "$API_URL/"
@@ -102,4 +110,4 @@ measure "chat: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$w
 measure "stream: upstream itself" "$upstream_pid" 64 "$UPSTREAM_URL/v1/chat/completions" -s "$work/direct-stream.lua"
 measure "stream: Portkey" "$portkey_pid" 64 "$PORTKEY_URL/v1/chat/completions" -s "$work/portkey-stream.lua"
 measure "stream: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$work/gateway-stream.lua"
-echo "API RSS after the runs: $(ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}') MiB"
+echo "API RSS: at most $(cat "$work/max_rss") MiB during the runs (sampled every second), $(rss) MiB after them"

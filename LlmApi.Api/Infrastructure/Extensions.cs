@@ -43,6 +43,9 @@ internal static class Extensions
         // Its own health check instead of the integration's: see RedisHealthCheck for why it never fails readiness.
         builder.AddRedisClient(CacheConnectionName, settings => settings.DisableHealthChecks = true, configureOptions: options =>
         {
+            // Replies complete on the .NET thread pool rather than on the client's own dedicated threads, which spin
+            // and hand every continuation over to the pool anyway: 19% less CPU per gateway call (docs/benchmarks.md).
+            options.SocketManager = SocketManager.ThreadPool;
             // Keep retrying in the background instead of failing the process when Redis starts after the API.
             options.AbortOnConnectFail = false;
             // While Redis is unreachable, fail commands at once (503) rather than queueing them until the sync
