@@ -5,17 +5,17 @@ using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace LlmApi.Api.ApiKeys;
 
 /// <summary>
 /// Authenticates <c>Authorization: Bearer llmk_...</c>. The key names its tenant and id; one Redis round trip reads
 /// the key and the tenant, the secret is compared in constant time with the stored hash, and the tenant must be
-/// active. A deleted key is gone from Redis, so it stops working on every replica at once.
+/// active. A deleted key is gone from Redis, so it stops working on every replica at once. On model routes a key
+/// verified earlier comes from <see cref="ApiKeyCache"/> without that round trip: their admission script checks it.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IConnectionMultiplexer redis)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyVerifier verifier, ApiKeyCache cache)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -33,23 +33,25 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("The API key is malformed.");
         }
 
-        var batch = redis.GetDatabase().CreateBatch();
-        var keyRead = batch.HashGetAllAsync(RedisKeys.ApiKey(tenantId, keyId));
-        var tenantRead = batch.HashGetAllAsync(RedisKeys.Tenant(tenantId));
-        batch.Execute();
-        var key = ApiKey.FromHash(await keyRead);
-        if (key is null || !key.SecretMatches(secret))
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<KeyCheckedAtAdmission>() is not null
+            && cache.TryGet(keyId, out var known, out var knownTenant) && known.TenantId == tenantId && known.SecretMatches(secret))
         {
-            return AuthenticateResult.Fail("The API key is not valid.");
+            Context.RequestServices.GetRequiredService<Caller>().Set(known, knownTenant, checkPending: true);
+            return Success(tenantId, keyId);
         }
 
-        var tenant = Tenant.FromHash(await tenantRead);
-        if (tenant is null || tenant.Status != TenantStatus.Active)
+        var (key, tenant, failure) = await verifier.VerifyAsync(tenantId, keyId, stored => stored.SecretMatches(secret));
+        if (failure is not null)
         {
-            return AuthenticateResult.Fail("The tenant is not active.");
+            return AuthenticateResult.Fail(failure);
         }
 
-        Context.RequestServices.GetRequiredService<Caller>().Set(key, tenant);
+        Context.RequestServices.GetRequiredService<Caller>().Set(key!, tenant!, checkPending: false);
+        return Success(tenantId, keyId);
+    }
+
+    private static AuthenticateResult Success(Guid tenantId, Guid keyId)
+    {
         var identity = new ClaimsIdentity(
             [new Claim(ApiClaims.TenantId, tenantId.ToString("D")), new Claim("key_id", keyId.ToString("D"))], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));

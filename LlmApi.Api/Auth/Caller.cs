@@ -43,9 +43,19 @@ internal sealed class Caller
         TokenId = tokenId;
     }
 
-    public void Set(ApiKey key, Tenant tenant)
+    /// <summary>
+    /// True when the key came from <see cref="ApiKeyCache"/> unchecked: the call's admission checks that it still
+    /// exists and its tenant is active before anything is done for it.
+    /// </summary>
+    public bool KeyCheckPending { get; private set; }
+
+    public void Set(ApiKey key, Tenant tenant, bool checkPending)
     {
         Key = key;
         _tenant = tenant;
+        KeyCheckPending = checkPending;
     }
+
+    /// <summary>The key's check is done (admission found it valid).</summary>
+    public void KeyChecked() => KeyCheckPending = false;
 }

@@ -45,6 +45,8 @@ internal static class LlmGatewaySetup
         builder.Services.AddSingleton<UsageLimiter>();
         builder.Services.AddSingleton<UsageStore>();
         builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<ApiKeyCache>();
+        builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddSingleton<ModelGateway>(); // holds no per-call state: each call has its own Exchange
     }
 

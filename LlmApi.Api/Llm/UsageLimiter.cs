@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Tenants;
@@ -8,6 +9,16 @@ namespace LlmApi.Api.Llm;
 
 /// <summary>Why a model call was refused: the limit, whose it was, and when to try again.</summary>
 internal sealed record LimitRefusal(string Limit, string Scope, int RetryAfterSeconds);
+
+/// <summary>Why a key taken from the cache no longer works.</summary>
+internal enum KeyRefusal
+{
+    KeyInvalid,
+    TenantInactive,
+}
+
+/// <summary>An admission: the lease when admitted, else the limit that refused it, or why the key no longer works.</summary>
+internal sealed record AdmissionResult(UsageLease? Lease, LimitRefusal? Refusal, KeyRefusal? KeyRefusal);
 
 /// <summary>An admitted model call: what it reserved, to be settled when the call ends.</summary>
 internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, int ReservedTokens, string Minute, string Month);
@@ -21,33 +32,52 @@ internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, in
 /// </summary>
 internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider clock)
 {
-    private const int Unlimited = -1;
-
-    // KEYS: for the tenant then the key (the key's three only when ARGV[1] == '1'):
-    //   1 rpm counter, 2 tpm counter, 3 budget hash, 4 in-flight leases (tenant only), 5 key rpm, 6 key tpm, 7 key budget
-    // ARGV: 1 has key, 2-5 tenant rpm, tpm, concurrency, budget, 6-8 key rpm, tpm, budget (-1 = unlimited),
-    //   9 reserved tokens, 10 lease id, 11 now ms, 12 lease deadline ms, 13 s to next minute, 14 s to next month
-    // Returns {} when admitted, else {limit, scope, retry-after seconds}. Nothing is written unless all limits pass.
+    // KEYS: for the tenant then the key (the key's only when ARGV[1] == '1'):
+    //   1 rpm counter, 2 tpm counter, 3 budget hash, 4 in-flight leases (tenant only), 5 key rpm, 6 key tpm, 7 key budget,
+    //   8 the tenant's hash, 9 the key's hash
+    // ARGV: 1 has key, 2 check the key (1: it came from this replica's cache), 3 the key's secret hash,
+    //   4 reserved tokens, 5 lease id, 6 now ms, 7 lease deadline ms, 8 s to next minute, 9 s to next month
+    // Returns {} when admitted; {'key'} or {'tenant'} when the key is gone (or its secret changed) or the tenant is not
+    // active; else {limit, scope, retry-after seconds}. The limits are read here, from the tenant's and the key's
+    // hashes, so they are the current ones. Nothing is written unless every check passes.
     private const string AdmitScript = """
-        local reserve = tonumber(ARGV[9])
+        if ARGV[2] == '1' then
+          if redis.call('HGET', KEYS[9], 'secretHash') ~= ARGV[3] then return {'key'} end
+          if redis.call('HGET', KEYS[8], 'status') ~= 'active' then return {'tenant'} end
+        end
+        local function limits(hash)
+          local json = redis.call('HGET', hash, 'limits')
+          if not json then return {} end
+          local ok, decoded = pcall(cjson.decode, json)
+          if ok and type(decoded) == 'table' then return decoded end
+          return {}
+        end
+        local function limit(l, name)
+          local value = l[name]
+          if type(value) == 'number' then return value end
+          return -1
+        end
+        local reserve = tonumber(ARGV[4])
         local function count(key) return tonumber(redis.call('GET', key) or '0') end
         local function reserved(key)
           local b = redis.call('HMGET', key, 'used', 'reserved')
           return tonumber(b[1] or '0') + tonumber(b[2] or '0')
         end
-        local function check(rpm, tpm, budget, k_rpm, k_tpm, k_budget, scope)
-          if rpm >= 0 and count(k_rpm) + 1 > rpm then return {'requestsPerMinute', scope, ARGV[13]} end
-          if tpm >= 0 and count(k_tpm) + reserve > tpm then return {'tokensPerMinute', scope, ARGV[13]} end
-          if budget >= 0 and reserved(k_budget) + reserve > budget then return {'monthlyTokenBudget', scope, ARGV[14]} end
+        local function check(l, k_rpm, k_tpm, k_budget, scope)
+          local rpm, tpm, budget = limit(l, 'requestsPerMinute'), limit(l, 'tokensPerMinute'), limit(l, 'monthlyTokenBudget')
+          if rpm >= 0 and count(k_rpm) + 1 > rpm then return {'requestsPerMinute', scope, ARGV[8]} end
+          if tpm >= 0 and count(k_tpm) + reserve > tpm then return {'tokensPerMinute', scope, ARGV[8]} end
+          if budget >= 0 and reserved(k_budget) + reserve > budget then return {'monthlyTokenBudget', scope, ARGV[9]} end
           return nil
         end
-        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[11])
-        local refused = check(tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]), KEYS[1], KEYS[2], KEYS[3], 'tenant')
+        redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[6])
+        local tenant = limits(KEYS[8])
+        local refused = check(tenant, KEYS[1], KEYS[2], KEYS[3], 'tenant')
         if refused then return refused end
-        local concurrency = tonumber(ARGV[4])
+        local concurrency = limit(tenant, 'concurrentRequests')
         if concurrency >= 0 and redis.call('ZCARD', KEYS[4]) + 1 > concurrency then return {'concurrentRequests', 'tenant', '1'} end
         if ARGV[1] == '1' then
-          refused = check(tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), KEYS[5], KEYS[6], KEYS[7], 'key')
+          refused = check(limits(KEYS[9]), KEYS[5], KEYS[6], KEYS[7], 'key')
           if refused then return refused end
         end
         local function take(k_rpm, k_tpm, k_budget)
@@ -56,7 +86,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
           redis.call('HINCRBY', k_budget, 'reserved', reserve) redis.call('EXPIRE', k_budget, 3456000)
         end
         take(KEYS[1], KEYS[2], KEYS[3])
-        redis.call('ZADD', KEYS[4], ARGV[12], ARGV[10])
+        redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
         if ARGV[1] == '1' then take(KEYS[5], KEYS[6], KEYS[7]) end
         return {}
         """;
@@ -89,28 +119,33 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     /// <summary>How long a lease may hold a concurrency slot if its replica never settles it.</summary>
     public static readonly TimeSpan LeaseLifetime = TimeSpan.FromMinutes(15);
 
-    public async Task<(UsageLease? Lease, LimitRefusal? Refusal)> AdmitAsync(
-        Guid tenantId, UsageLimits tenantLimits, Guid? keyId, UsageLimits? keyLimits, int reservedTokens)
+    /// <summary>
+    /// Admits a call of <paramref name="caller"/> reserving <paramref name="reservedTokens"/>, under the tenant's and
+    /// the key's current limits. When the caller's key came unchecked from the cache, the same script checks it:
+    /// <see cref="AdmissionResult.KeyRefusal"/> then says why it no longer works.
+    /// </summary>
+    public async Task<AdmissionResult> AdmitAsync(Caller caller, int reservedTokens)
     {
         var now = clock.GetUtcNow();
-        var lease = new UsageLease(tenantId, keyId, Guid.NewGuid().ToString("N"), reservedTokens,
+        var lease = new UsageLease(caller.TenantId, caller.Key?.KeyId, Guid.NewGuid().ToString("N"), reservedTokens,
             now.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), now.ToString("yyyy-MM", CultureInfo.InvariantCulture));
         var nextMinute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(1);
         var nextMonth = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-        var key = keyLimits ?? UsageLimits.Unlimited;
 
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript, Keys(lease),
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript,
+            [.. Keys(lease), RedisKeys.Tenant(lease.TenantId), RedisKeys.ApiKey(lease.TenantId, lease.KeyId ?? Guid.Empty)],
         [
-            keyId is null ? "0" : "1",
-            Limit(tenantLimits.RequestsPerMinute), Limit(tenantLimits.TokensPerMinute), Limit(tenantLimits.ConcurrentRequests), Limit(tenantLimits.MonthlyTokenBudget),
-            Limit(key.RequestsPerMinute), Limit(key.TokensPerMinute), Limit(key.MonthlyTokenBudget),
+            caller.Key is null ? "0" : "1", caller.KeyCheckPending ? "1" : "0", caller.Key?.SecretHash ?? string.Empty,
             reservedTokens, lease.LeaseId, now.ToUnixTimeMilliseconds(), (now + LeaseLifetime).ToUnixTimeMilliseconds(),
             Math.Max(1, (int)Math.Ceiling((nextMinute - now).TotalSeconds)), Math.Max(1, (int)Math.Ceiling((nextMonth - now).TotalSeconds)),
         ]))!;
 
-        return result.Length == 0
-            ? (lease, null)
-            : (null, new LimitRefusal((string)result[0]!, (string)result[1]!, int.Parse((string)result[2]!, CultureInfo.InvariantCulture)));
+        return result switch
+        {
+            [] => new AdmissionResult(lease, null, null),
+            [var refused] => new AdmissionResult(null, null, (string)refused! == "key" ? KeyRefusal.KeyInvalid : KeyRefusal.TenantInactive),
+            _ => new AdmissionResult(null, new LimitRefusal((string)result[0]!, (string)result[1]!, int.Parse((string)result[2]!, CultureInfo.InvariantCulture)), null),
+        };
     }
 
     /// <summary>
@@ -144,5 +179,4 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         ];
     }
 
-    private static RedisValue Limit(long? value) => value ?? Unlimited;
 }

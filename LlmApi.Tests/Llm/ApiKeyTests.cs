@@ -59,6 +59,67 @@ public class ApiKeyTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_key_a_replica_remembers_still_stops_at_once_when_deleted_and_learns_nothing_from_a_refusal()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        var (keyId, key) = await client.CreateKeyAsync(admin.Token);
+        // Model calls on the replica: the key is remembered there, and its admission checks it.
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
+
+        using var call = await replica.SendAsync(LlmCalls.OpenAiChat(key));
+        await call.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
+        // Refusals that come before admission (an unknown model, a bad field) are not told to a deleted key either.
+        var (againId, again) = await client.CreateKeyAsync(admin.Token);
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(again))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{againId}", admin.Token));
+        using var unknownModel = await replica.SendAsync(LlmCalls.OpenAiChat(again, model: "no-such-model"));
+        await unknownModel.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
+        using var badField = ApiCalls.Request(HttpMethod.Post, "/v1/chat/completions", again, new { model = "llama3", messages = "not a list" });
+        using var badFieldAnswer = await replica.SendAsync(badField);
+        await badFieldAnswer.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
+    }
+
+    [Fact]
+    public async Task A_remembered_key_follows_its_tenants_suspension_and_limits_at_once()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(admin.Token);
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
+
+        await SetStatusAsync(client, admin.TenantId, "suspended");
+        using var suspended = await replica.SendAsync(LlmCalls.OpenAiChat(key));
+        await suspended.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
+        await SetStatusAsync(client, admin.TenantId, "active");
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
+
+        // Limits set now apply to the next call, whatever the replica remembers of the tenant.
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 1 });
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await replica.SendAsync(LlmCalls.OpenAiChat(key));
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    private async Task SetStatusAsync(HttpClient client, Guid tenantId, string status)
+    {
+        using var request = ApiCalls.Request(HttpMethod.Patch, $"/api/admin/tenants/{tenantId}", null, new { status });
+        request.Headers.Add("X-Operator-Key", fixture.OperatorKey);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Forged_keys_and_keys_of_other_tenants_are_refused()
     {
         using var client = fixture.CreateClient();

@@ -13,6 +13,13 @@ internal static class GatewayResults
     public static ProblemHttpResult NoUpstream() => Problem(StatusCodes.Status503ServiceUnavailable, "Service unavailable",
         "No model upstream is configured (Llm:Upstreams or the connection string 'llm').", "no_upstream_configured");
 
+    /// <summary>The caller's API key no longer works (deleted, or its tenant suspended): as authentication answers it.</summary>
+    public static ProblemHttpResult KeyRefused(HttpContext http, string detail)
+    {
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return Problem(StatusCodes.Status401Unauthorized, "Unauthorized", detail, "invalid_api_key");
+    }
+
     public static ProblemHttpResult ModelNotFound(string model) => Problem(StatusCodes.Status404NotFound, "Model not found",
         $"The model '{model}' does not exist or is not served here.", "model_not_found", "model");
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Routing;
@@ -21,36 +22,45 @@ namespace LlmApi.Api.Llm.Pipeline;
 /// </summary>
 internal sealed partial class ModelGateway(
     UpstreamPool pool, ModelRouter router, UpstreamCaller upstreams, UsageLimiter limiter, GatewayTelemetry telemetry,
-    IOptions<LlmOptions> options, TimeProvider clock, ILogger<ModelGateway> logger)
+    ApiKeyVerifier keys, ApiKeyCache keyCache, IOptions<LlmOptions> options, TimeProvider clock, ILogger<ModelGateway> logger)
 {
     public async Task<IResult> CallAsync(HttpContext http, Caller caller, ModelRequest request, Action<JsonObject>? annotate = null)
     {
         if (!pool.IsConfigured)
         {
-            return GatewayResults.NoUpstream();
+            return await RefuseAsync(http, caller, GatewayResults.NoUpstream());
         }
 
         if (caller.Key is { } key && !key.Allows(request.Model))
         {
-            return GatewayResults.ModelNotAllowed(request.Model);
+            return await RefuseAsync(http, caller, GatewayResults.ModelNotAllowed(request.Model));
         }
 
         if (await router.ResolveAsync(request.Model, http.RequestAborted) is not { } route)
         {
-            return GatewayResults.ModelNotFound(request.Model);
+            return await RefuseAsync(http, caller, GatewayResults.ModelNotFound(request.Model));
         }
 
         var plan = CallPlan.Create(request, route);
         if (plan.Refusal is { } refusal)
         {
-            return GatewayResults.Untranslatable(refusal);
+            return await RefuseAsync(http, caller, GatewayResults.Untranslatable(refusal));
         }
 
-        var (lease, limitRefusal) = await limiter.AdmitAsync(caller.TenantId, caller.Tenant.Limits, caller.Key?.KeyId, caller.Key?.Limits, request.ReservedTokens);
-        if (limitRefusal is not null)
+        var admission = await limiter.AdmitAsync(caller, request.ReservedTokens);
+        if (admission.KeyRefusal is { } keyRefusal)
+        {
+            keyCache.Remove(caller.Key!.KeyId);
+            return GatewayResults.KeyRefused(http, keyRefusal == KeyRefusal.KeyInvalid ? ApiKeyVerifier.InvalidKey : ApiKeyVerifier.InactiveTenant);
+        }
+
+        caller.KeyChecked();
+        if (admission.Refusal is { } limitRefusal)
         {
             return GatewayResults.TooManyRequests(http, limitRefusal);
         }
+
+        var lease = admission.Lease!;
 
         var exchange = new Exchange(http, caller, request, clock.GetUtcNow());
         using var activity = GatewayTelemetry.Source.StartActivity($"{request.Operation} {request.Model}");
@@ -88,7 +98,7 @@ internal sealed partial class ModelGateway(
         finally
         {
             exchange.Target?.Upstream.Exit();
-            await SettleAsync(lease!, exchange);
+            await SettleAsync(lease, exchange);
             activity?.SetTag("gen_ai.response.model", exchange.Target?.ServedModel);
             activity?.SetTag("gen_ai.usage.input_tokens", exchange.Usage.PromptTokens);
             activity?.SetTag("gen_ai.usage.output_tokens", exchange.Usage.CompletionTokens);
@@ -97,6 +107,26 @@ internal sealed partial class ModelGateway(
                 activity?.SetStatus(ActivityStatusCode.Error, error);
             }
         }
+    }
+
+    /// <summary>
+    /// Answers <paramref name="refusal"/>, unless the caller's key came unchecked from the cache and no longer works:
+    /// then, as authentication would have, 401. So the holder of a deleted key learns nothing else from a refusal.
+    /// </summary>
+    public async Task<IResult> RefuseAsync(HttpContext http, Caller caller, IResult refusal)
+    {
+        if (caller.KeyCheckPending && caller.Key is { } cached)
+        {
+            var (_, _, failure) = await keys.VerifyAsync(caller.TenantId, cached.KeyId, stored => stored.SecretHash == cached.SecretHash);
+            if (failure is not null)
+            {
+                return GatewayResults.KeyRefused(http, failure);
+            }
+
+            caller.KeyChecked();
+        }
+
+        return refusal;
     }
 
     private async Task<IResult> RunAsync(Exchange exchange, CallPlan plan, Action<JsonObject>? annotate, CancellationToken cancellationToken)

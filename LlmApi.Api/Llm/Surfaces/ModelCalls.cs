@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Pipeline;
@@ -18,7 +19,7 @@ internal static class ModelCalls
     public static RouteHandlerBuilder MapModelCall(this IEndpointRouteBuilder routes, string pattern, ClientApi api, bool streamByDefault) =>
         routes.MapPost(pattern, (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
                 HandleAsync(api, body, caller, gateway, options, http, streamByDefault))
-            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes));
+            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes), KeyCheckedAtAdmission.Instance);
 
     public static async Task<IResult> HandleAsync(
         ClientApi api, JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http,
@@ -28,8 +29,8 @@ internal static class ModelCalls
         if (request is null)
         {
             var (field, messages) = errors.First();
-            return TypedResults.ValidationProblem(errors, extensions: new Dictionary<string, object?> { ["param"] = field, ["code"] = "invalid_value" },
-                detail: $"{field}: {messages[0]}");
+            return await gateway.RefuseAsync(http, caller, TypedResults.ValidationProblem(errors,
+                extensions: new Dictionary<string, object?> { ["param"] = field, ["code"] = "invalid_value" }, detail: $"{field}: {messages[0]}"));
         }
 
         return await gateway.CallAsync(http, caller, request, annotate);

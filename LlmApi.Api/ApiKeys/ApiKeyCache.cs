@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using LlmApi.Api.Tenants;
+
+namespace LlmApi.Api.ApiKeys;
+
+/// <summary>
+/// API keys this replica has verified against Redis, with their tenants, so that a model call need not read them
+/// again: its admission script checks, in the same round trip that reserves its usage, that the key still exists
+/// with the same secret and that its tenant is still active, and reads the limits there too. So deleting a key or
+/// suspending a tenant still stops the next call on every replica, and limits are always the ones in Redis. Other
+/// routes do not use this cache; they read the key on every request. Entries live five minutes at most.
+/// </summary>
+internal sealed class ApiKeyCache(TimeProvider clock)
+{
+    /// <summary>How long an entry is used; a bound on how stale the key's name or the tenant's settings can be.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>Beyond this many keys the cache starts over, so that a flood of distinct keys cannot grow it.</summary>
+    private const int Capacity = 10_000;
+
+    private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
+
+    public bool TryGet(Guid keyId, out ApiKey key, out Tenant tenant)
+    {
+        if (_entries.TryGetValue(keyId, out var entry) && entry.Expires > clock.GetUtcNow())
+        {
+            (key, tenant) = (entry.Key, entry.Tenant);
+            return true;
+        }
+
+        (key, tenant) = (null!, null!);
+        return false;
+    }
+
+    public void Set(ApiKey key, Tenant tenant)
+    {
+        if (_entries.Count >= Capacity)
+        {
+            _entries.Clear();
+        }
+
+        _entries[key.KeyId] = new Entry(key, tenant, clock.GetUtcNow() + Lifetime);
+    }
+
+    public void Remove(Guid keyId) => _entries.TryRemove(keyId, out _);
+
+    private sealed record Entry(ApiKey Key, Tenant Tenant, DateTimeOffset Expires);
+}
+
+/// <summary>
+/// Endpoint metadata: the endpoint admits every call through <see cref="Llm.UsageLimiter"/>, whose script checks the
+/// API key again, so the key may come from <see cref="ApiKeyCache"/>.
+/// </summary>
+internal sealed class KeyCheckedAtAdmission
+{
+    public static readonly KeyCheckedAtAdmission Instance = new();
+}
