@@ -158,6 +158,19 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
     }
 
     [Fact]
+    public void The_api_runs_as_measured_a_tenth_of_traces_no_span_per_redis_command_and_a_heap_inside_its_memory_limit()
+    {
+        var config = Single<V1ConfigMap>("api-config").Data;
+
+        Assert.Equal("parentbased_traceidratio", config["OTEL_TRACES_SAMPLER"]);
+        Assert.Equal("0.1", config["OTEL_TRACES_SAMPLER_ARG"]);
+        Assert.Equal("true", config["Aspire__StackExchange__Redis__DisableTracing"]);
+        var heap = Convert.ToInt64(config["DOTNET_GCHeapHardLimit"], 16);
+        var limit = Single<V1Deployment>("api").Spec.Template.Spec.Containers[0].Resources.Limits["memory"].ToInt64();
+        Assert.InRange(heap, limit / 2, limit * 3 / 4);
+    }
+
+    [Fact]
     public async Task Probe_paths_are_routes_the_api_answers_with_200()
     {
         var container = Single<V1Deployment>("api").Spec.Template.Spec.Containers[0];
