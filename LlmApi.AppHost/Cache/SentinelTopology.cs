@@ -30,18 +30,20 @@ internal static class SentinelTopology
     private const string Image = "library/redis";
     private const string ImageTag = "8.6";
 
-    /// <summary>The files every data node reads: its start script and redis.conf, the settings all nodes share.</summary>
+    /// <summary>The files every data node reads: its start script (and what it shares with the sentinels'), and redis.conf.</summary>
     public static IReadOnlyDictionary<string, string> DataNodeFiles => new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["start-redis.sh"] = ShippedFile("start-redis.sh"),
+        ["common.sh"] = ShippedFile("common.sh"),
         ["redis.conf"] = "# Settings every data node shares (LlmApi.AppHost, CacheBuilderExtensions.ServerSettings).\n"
             + string.Concat(CacheBuilderExtensions.ServerSettings.Select(s => $"{s.Key} {s.Value}\n")),
     };
 
-    /// <summary>The files every sentinel reads: its start script and the timings all sentinels share.</summary>
+    /// <summary>The files every sentinel reads: its start script (and what it shares with the nodes'), and the timings all sentinels share.</summary>
     public static IReadOnlyDictionary<string, string> SentinelFiles => new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["start-sentinel.sh"] = ShippedFile("start-sentinel.sh"),
+        ["common.sh"] = ShippedFile("common.sh"),
         ["sentinel.conf"] = ShippedFile("sentinel.conf"),
     };
 

@@ -40,7 +40,7 @@ public sealed class SentinelManifestTests(SentinelManifestsFixture generated) : 
 
         Assert.Equal(["/bin/sh"], container.Command);
         Assert.Equal(["/config/" + script], container.Args);
-        Assert.Equal(new[] { script, settings }.Order(StringComparer.Ordinal), files.Data.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { script, settings, "common.sh" }.Order(StringComparer.Ordinal), files.Data.Keys.Order(StringComparer.Ordinal));
         var mount = container.VolumeMounts.Single(m => m.MountPath == "/config");
         Assert.True(mount.ReadOnlyProperty);
         Assert.Equal(files.Metadata.Name, pod.Volumes.Single(v => v.Name == mount.Name).ConfigMap.Name);

@@ -18,20 +18,11 @@ set -eu
 export REDISCLI_AUTH="$REDIS_PASSWORD"
 umask 077
 
-# A value as redis.conf reads it: in double quotes, with backslashes and quotes escaped.
-quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+. "$CONF_DIR/common.sh"
 
 # The primary as the sentinels name it now, so that a node restarting after a failover rejoins as a replica of the
 # node that took over rather than coming back as a second primary.
-primary=""
-for sentinel in $SENTINELS; do
-  answer=$(timeout 5 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" --raw sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | tr '\n' ' ') || answer=""
-  set -- $answer
-  if [ $# -eq 2 ] && [ -n "$2" ] && [ -z "$(printf '%s' "$2" | tr -d 0-9)" ]; then
-    primary="$1:$2"
-    break
-  fi
-done
+primary=$(primary_from_sentinels)
 [ -n "$primary" ] || primary="$INITIAL_PRIMARY"
 
 mkdir -p "$DATA_DIR"

@@ -17,23 +17,14 @@ set -eu
 export REDISCLI_AUTH="$REDIS_PASSWORD"
 umask 077
 
-quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+. "$CONF_DIR/common.sh"
 
 mkdir -p "$DATA_DIR"
 conf="$DATA_DIR/sentinel.conf"
 
 # The primary: as the other sentinels name it, else as this sentinel last knew it (Sentinel rewrites its file at
 # every failover), else the first deployment's.
-primary=""
-for sentinel in $SENTINELS; do
-  [ "$sentinel" != "$ANNOUNCE_HOST:$SENTINEL_PORT" ] || continue
-  answer=$(timeout 5 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" --raw sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | tr '\n' ' ') || answer=""
-  set -- $answer
-  if [ $# -eq 2 ] && [ -n "$2" ] && [ -z "$(printf '%s' "$2" | tr -d 0-9)" ]; then
-    primary="$1:$2"
-    break
-  fi
-done
+primary=$(primary_from_sentinels "$ANNOUNCE_HOST:$SENTINEL_PORT")
 if [ -z "$primary" ] && [ -f "$conf" ]; then
   primary=$(awk -v name="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == name { gsub(/"/, "", $4); print $4 ":" $5; exit }' "$conf")
 fi
