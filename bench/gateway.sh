@@ -62,7 +62,16 @@ for f in direct1 gateway1; do
   echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
 done
 
-echo "== 2. time to first streamed token, 300 sequential streams each way"
+echo "== 1c. a short stream at 1 request at a time on one kept-alive connection (all of it: its first token and the rest)"
+sed 's/"stream":false/"stream":true/' "$work/chat.lua" >"$work/stream.lua"
+wrk -t1 -c1 -d5s -s "$work/stream.lua" "$API_URL/api/llm/chat" >/dev/null
+wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$UPSTREAM_URL/api/chat" >"$work/stream-direct1.txt"
+wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$API_URL/api/llm/chat" >"$work/stream-gateway1.txt"
+for f in stream-direct1 stream-gateway1; do
+  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
+done
+
+echo "== 2. time to first streamed token, 300 sequential streams each way, each on a new connection (curl)"
 stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":true}'
 for i in $(seq 1 300); do
   curl -s -o /dev/null -w '%{time_starttransfer}\n' -X POST "$UPSTREAM_URL/api/chat" -d "$stream" >>"$work/ttft-direct.txt"
