@@ -67,10 +67,12 @@ public class ApiKeyTests(ApiFixture fixture)
         var (keyId, key) = await client.CreateKeyAsync(admin.Token);
         // Model calls on the replica: the key is remembered there, and its admission checks it.
         Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OpenAiChat(key))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await replica.SendAsync(LlmCalls.OllamaChat(key, admin.TenantId))).StatusCode);
 
         Assert.Equal(HttpStatusCode.NoContent, await client.StatusAsync(HttpMethod.Delete, $"/api/keys/{keyId}", admin.Token));
 
+        // The original route's tenant-header rule is not answered to it (403 would tell it the key's tenant).
+        Assert.Equal(HttpStatusCode.Unauthorized, (await replica.SendAsync(LlmCalls.OllamaChat(key, Guid.NewGuid()))).StatusCode);
         using var call = await replica.SendAsync(LlmCalls.OpenAiChat(key));
         await call.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
         // Refusals that come before admission (an unknown model, a bad field) are not told to a deleted key either.

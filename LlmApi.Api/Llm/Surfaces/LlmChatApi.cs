@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Llm.Formats;
@@ -24,15 +25,17 @@ internal static class LlmChatApi
         var llm = app.MapGroup("/api/llm").WithTags("LLM (Ollama format)");
         var tenantHeader = new DocumentedHeader(TenantHeader, "The caller's own tenant id, as the original API required.");
         llm.MapPost("/chat", ChatAsync).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy)
-            .WithMetadata(new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes), tenantHeader);
+            .WithMetadata(new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes), tenantHeader, KeyCheckedAtAdmission.Instance);
         llm.MapGet("/models", Models).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy).WithMetadata(tenantHeader);
         llm.MapGet("/health", Health).AllowAnonymous();
         return app;
     }
 
     internal static async Task<IResult> ChatAsync(JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
-        TenantHeaderMismatch(http, caller) ?? await ModelCalls.HandleAsync(ClientApi.OllamaChat, body, caller, gateway, options, http,
-            streamByDefault: false, annotate: answer => AddCaller(answer, caller));
+        TenantHeaderMismatch(http, caller) is { } mismatch
+            ? await gateway.RefuseAsync(http, caller, mismatch)
+            : await ModelCalls.HandleAsync(ClientApi.OllamaChat, body, caller, gateway, options, http,
+                streamByDefault: false, annotate: answer => AddCaller(answer, caller));
 
     internal static IResult Models(Caller caller, ModelRouter router, UpstreamPool pool, HttpContext http) =>
         TenantHeaderMismatch(http, caller) ?? (pool.IsConfigured
