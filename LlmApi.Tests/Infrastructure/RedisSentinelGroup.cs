@@ -99,8 +99,13 @@ public sealed class RedisSentinelGroup : IAsyncDisposable
     public void StartDataNode(int index) =>
         _dataNodes[index] = Start("redis", index, "start-redis.sh", new() { ["REDIS_PORT"] = Port(DataPorts[index]) });
 
+    // Debian's redis-sentinel (the same program as redis-server, in its Sentinel mode), as the image's redis-server is.
     private void StartSentinel(int index) =>
-        _sentinels[index] = Start("sentinel", index, "start-sentinel.sh", new() { ["SENTINEL_PORT"] = Port(SentinelPorts[index]) });
+        _sentinels[index] = Start("sentinel", index, "start-sentinel.sh", new()
+        {
+            ["SENTINEL_PORT"] = Port(SentinelPorts[index]),
+            ["REDIS_SERVER"] = Executables.Find("redis-sentinel") ?? throw new InvalidOperationException("redis-sentinel is not on PATH (apt-get install -y redis-sentinel)."),
+        });
 
     private Process Start(string kind, int index, string script, Dictionary<string, string> environment)
     {
