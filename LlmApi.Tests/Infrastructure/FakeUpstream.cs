@@ -30,14 +30,15 @@ public enum UpstreamMode
 /// Model names choose special behaviour: <c>gated</c> streams one piece and waits for <see cref="ReleaseGate"/> (and,
 /// not streamed, holds its answer until then); <c>endless</c> streams a piece every 50 ms for 10 s and records in
 /// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection;
-/// <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>slow</c> waits 5 s before answering.
+/// <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
+/// holds no answer; <c>slow</c> waits 5 s before answering.
 /// <see cref="Mode"/> makes every call fail, and <see cref="StopAsync"/> makes it refuse connections.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
     public const int PromptTokens = 10;
     public static readonly string[] Pieces = ["Hello", " from", " the", " model", "!"];
-    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "slow", "embedder"];
+    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder"];
 
     private readonly string _openAiBase;
     private WebApplication? _app;
@@ -203,6 +204,9 @@ public sealed class FakeUpstream : IAsyncDisposable
                 return;
             case "garbage":
                 await http.Response.WriteAsync("<html>not a model server</html>");
+                return;
+            case "hollow":
+                await http.Response.WriteAsJsonAsync(new { id = "x", @object = "chat.completion" });
                 return;
             case "slow":
                 await Task.Delay(TimeSpan.FromSeconds(5), http.RequestAborted);

@@ -102,6 +102,31 @@ public class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_openai_upstreams_whole_answer_passes_through_unchanged_checked_and_metered()
+    {
+        using var client = fixture.CreateOpenAiBackedClient();
+        var account = await client.RegisterAsync();
+
+        using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "mistral"));
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(string.Concat(FakeUpstream.Pieces), answer.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(FakeUpstream.Pieces.Length, answer.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // Not an answer at all, or JSON without one: 502, and nothing is counted for them.
+        using var garbage = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "garbage"));
+        await garbage.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
+        using var hollow = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "hollow"));
+        await hollow.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
+
+        using var usage = await client.SendAsync(HttpMethod.Get, "/api/usage?groupBy=model", account.Token);
+        var total = (await usage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");
+        Assert.Equal(1, total.GetProperty("requests").GetInt64());
+        Assert.Equal(FakeUpstream.Pieces.Length, total.GetProperty("completionTokens").GetInt64());
+    }
+
+    [Fact]
     public async Task With_an_openai_upstream_both_formats_work()
     {
         using var client = fixture.CreateOpenAiBackedClient();

@@ -12,6 +12,41 @@ internal static class OpenAiWire
         ? new TokenUsage(JsonRead.Int(usage["prompt_tokens"]) ?? 0, JsonRead.Int(usage["completion_tokens"]) ?? 0)
         : null;
 
+    /// <summary>
+    /// Checks a whole answer that passes to the client unchanged (same format both sides) without building a tree:
+    /// valid UTF-8 and JSON, an object whose first choice is an object (with a message, for chat); reads its usage.
+    /// Throws <see cref="JsonException"/> for anything else, as the tree-building readers do.
+    /// </summary>
+    public static TokenUsage CheckPassedThrough(ReadOnlyMemory<byte> answer, bool chat)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(answer.Span))
+        {
+            throw new JsonException("The answer is not valid UTF-8.");
+        }
+
+        using var document = JsonDocument.Parse(answer);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("choices", out var choices)
+            || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0 || choices[0].ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("The answer has no choices.");
+        }
+
+        if (chat && !(choices[0].TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object))
+        {
+            throw new JsonException("The choice has no message.");
+        }
+
+        return root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+            ? new TokenUsage(Int(usage, "prompt_tokens") ?? 0, Int(usage, "completion_tokens") ?? 0)
+            : TokenUsage.None;
+
+        // As JsonRead.Int: an integral number in the range of int, else nothing.
+        static int? Int(JsonElement parent, string name) =>
+            parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
+                && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+    }
+
     public static Completion ReadChat(JsonObject answer)
     {
         var choice = FirstChoice(answer) ?? throw new JsonException("The answer has no choices.");

@@ -58,6 +58,13 @@ internal static class Translation
         _ => false,
     };
 
+    /// <summary>
+    /// True when a whole answer goes to the client as the upstream's own bytes: an OpenAI chat or text completion from
+    /// an upstream of the same format, which the gateway neither annotates nor rewrites.
+    /// </summary>
+    public static bool PassesThrough(ModelRequest request, UpstreamCall call) =>
+        request.Api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion && IsSameFormat(request.Api, call.Api);
+
     /// <summary>A whole answer in the client's format, and the usage the upstream counted.</summary>
     public static (JsonObject Answer, TokenUsage Usage) Answer(ModelRequest request, UpstreamCall call, JsonObject answer, AnswerContext context)
     {

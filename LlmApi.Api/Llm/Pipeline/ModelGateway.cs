@@ -155,6 +155,15 @@ internal sealed partial class ModelGateway(
         exchange.Target = outcome.Target;
         using var response = outcome.Response!;
         var context = new AnswerContext(exchange.Id, exchange.Created, exchange.Model, clock, annotate);
+        if (!exchange.Request.Stream && Translation.PassesThrough(exchange.Request, exchange.Target!.Call))
+        {
+            // Same format both sides: checked and metered, but never parsed into a tree and written again.
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            exchange.Usage = OpenAiWire.CheckPassedThrough(bytes, chat: exchange.Target.Call.Api == UpstreamApi.OpenAiChat);
+            exchange.Completed = true;
+            return TypedResults.Bytes(bytes, "application/json; charset=utf-8");
+        }
+
         if (!exchange.Request.Stream)
         {
             var answer = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken)
