@@ -15,7 +15,7 @@ internal sealed class OpenAiPassthroughStream(bool includeUsage) : ClientStream
 {
     public override void Write(Delta delta, string line, StringBuilder output)
     {
-        if (delta.End || includeUsage || !OpenAiWire.IsUsageOnly(line))
+        if (delta.End || includeUsage || !delta.UsageOnly)
         {
             output.Append(line).Append("\n\n");
         }

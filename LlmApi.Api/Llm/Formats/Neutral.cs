@@ -49,6 +49,9 @@ internal sealed class Delta
     /// <summary>The upstream's stream is complete.</summary>
     public bool End { get; set; }
 
+    /// <summary>An OpenAI chunk that carries only usage (<c>choices: []</c>), sent to clients that asked for it.</summary>
+    public bool UsageOnly { get; set; }
+
     /// <summary>True when this piece carries something generated (for time to first token and chunk counting).</summary>
     public bool HasContent => !string.IsNullOrEmpty(Text) || !string.IsNullOrEmpty(Thinking) || ToolCalls is { Count: > 0 };
 }

@@ -38,13 +38,9 @@ internal static class OpenAiWire
         }
 
         return root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
-            ? new TokenUsage(Int(usage, "prompt_tokens") ?? 0, Int(usage, "completion_tokens") ?? 0)
+            ? new TokenUsage(Int(usage.TryGetProperty("prompt_tokens", out var prompt) ? prompt : default) ?? 0,
+                Int(usage.TryGetProperty("completion_tokens", out var completion) ? completion : default) ?? 0)
             : TokenUsage.None;
-
-        // As JsonRead.Int: an integral number in the range of int, else nothing.
-        static int? Int(JsonElement parent, string name) =>
-            parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
-                && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
     }
 
     public static Completion ReadChat(JsonObject answer)
@@ -78,7 +74,10 @@ internal static class OpenAiWire
         };
     }
 
-    /// <summary>One SSE line of a chat or text-completion stream; null for lines that carry nothing (comments, blanks).</summary>
+    /// <summary>
+    /// One SSE line of a chat or text-completion stream; null for lines that carry nothing (comments, blanks). Read from
+    /// a pooled <see cref="JsonDocument"/>, not a tree: a stream is read a line at a time, and most lines pass through.
+    /// </summary>
     public static Delta? ReadChunk(string line)
     {
         if (!line.StartsWith("data:", StringComparison.Ordinal))
@@ -86,35 +85,52 @@ internal static class OpenAiWire
             return null;
         }
 
-        var data = line.AsSpan(5).Trim();
-        if (data.SequenceEqual(Done))
+        var data = line.AsMemory(5).Trim();
+        if (data.Span.SequenceEqual(Done))
         {
             return new Delta { End = true };
         }
 
-        var chunk = JsonNode.Parse(data.ToString()) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object.");
-        var choice = FirstChoice(chunk);
-        var delta = choice.Get("delta");
+        using var document = JsonDocument.Parse(data);
+        var chunk = document.RootElement;
+        if (chunk.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("A stream chunk is not a JSON object.");
+        }
+
+        var choices = Member(chunk, "choices");
+        var choice = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0 ? choices[0] : default;
+        var delta = Member(choice, "delta");
+        var usage = Member(chunk, "usage");
         var result = new Delta
         {
-            Text = JsonRead.String(delta.Get("content")) ?? JsonRead.String(choice.Get("text")),
-            Thinking = JsonRead.String(delta.Get("reasoning_content")),
-            FinishReason = JsonRead.String(choice.Get("finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
-            Usage = Usage(chunk),
+            Text = String(Member(delta, "content")) ?? String(Member(choice, "text")),
+            Thinking = String(Member(delta, "reasoning_content")),
+            FinishReason = String(Member(choice, "finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
+            Usage = usage.ValueKind == JsonValueKind.Object
+                ? new TokenUsage(Int(Member(usage, "prompt_tokens")) ?? 0, Int(Member(usage, "completion_tokens")) ?? 0)
+                : null,
+            UsageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage.ValueKind == JsonValueKind.Object,
         };
-        if (delta.Get("tool_calls") is JsonArray calls)
+        if (Member(delta, "tool_calls") is { ValueKind: JsonValueKind.Array } calls)
         {
-            result.ToolCalls = [.. calls.OfType<JsonObject>().Select(c => new ToolCallDelta(JsonRead.Int(c["index"]) ?? 0, JsonRead.String(c["id"]),
-                JsonRead.String(c["function"].Get("name")), JsonRead.String(c["function"].Get("arguments"))))];
+            result.ToolCalls = [.. calls.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.Object).Select(c => new ToolCallDelta(
+                Int(Member(c, "index")) ?? 0, String(Member(c, "id")),
+                String(Member(Member(c, "function"), "name")), String(Member(Member(c, "function"), "arguments"))))];
         }
 
         return result;
+
+        static JsonElement Member(JsonElement element, string name) =>
+            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
+
+        static string? String(JsonElement element) => element.ValueKind == JsonValueKind.String ? element.GetString() : null;
     }
 
-    /// <summary>True for the chunk that carries only usage (<c>choices: []</c>), sent when a client asked for it.</summary>
-    public static bool IsUsageOnly(string line) =>
-        line.StartsWith("data:", StringComparison.Ordinal) && line.Contains("\"usage\"", StringComparison.Ordinal)
-        && JsonNode.Parse(line.AsSpan(5).Trim().ToString()) is JsonObject chunk && chunk["choices"] is JsonArray { Count: 0 } && chunk["usage"] is JsonObject;
+    // As JsonRead.Int: an integral number in the range of int, else nothing.
+    private static int? Int(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)
+            && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
 
     public static JsonObject WriteChat(Completion completion, string id, long created, string model)
     {
