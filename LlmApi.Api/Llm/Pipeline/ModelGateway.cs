@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.IO.Pipelines;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -190,7 +192,10 @@ internal sealed partial class ModelGateway(
         return plan.Targets.Count > 0 ? plan : null;
     }
 
-    /// <summary>Forwards the upstream's stream line by line in the client's format, flushing each piece as it comes.</summary>
+    /// <summary>
+    /// Forwards the upstream's stream line by line in the client's format. Whatever has arrived is written, then
+    /// flushed at once: a piece is never held back waiting for the next, but pieces that came together leave together.
+    /// </summary>
     private async Task RelayAsync(Exchange exchange, HttpResponseMessage response, AnswerContext context, CancellationToken cancellationToken)
     {
         var http = exchange.Http;
@@ -203,36 +208,89 @@ internal sealed partial class ModelGateway(
 
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
         var output = new StringBuilder();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        var upstream = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken));
+        try
         {
-            if (read(line) is not { } delta)
+            while (true)
             {
-                continue;
-            }
+                var result = await upstream.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                var ended = false;
+                while (!ended && NextLine(ref buffer, result.IsCompleted) is { } line)
+                {
+                    ended = Relay(exchange, read, write, line, output);
+                }
 
-            if (delta.HasContent && exchange.Chunks++ == 0)
-            {
-                telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
-            }
+                upstream.AdvanceTo(buffer.Start, buffer.End);
+                if (output.Length > 0)
+                {
+                    await http.Response.WriteAsync(output.ToString(), cancellationToken);
+                    await http.Response.Body.FlushAsync(cancellationToken);
+                    output.Clear();
+                }
 
-            exchange.Usage = delta.Usage ?? exchange.Usage;
-            write.Write(delta, line, output);
-            if (output.Length > 0)
-            {
-                await http.Response.WriteAsync(output.ToString(), cancellationToken);
-                await http.Response.Body.FlushAsync(cancellationToken);
-                output.Clear();
-            }
+                if (ended)
+                {
+                    exchange.Completed = true;
+                    return;
+                }
 
-            if (delta.End)
-            {
-                exchange.Completed = true;
-                return;
+                if (result.IsCompleted)
+                {
+                    break;
+                }
             }
+        }
+        finally
+        {
+            await upstream.CompleteAsync();
         }
 
         exchange.ErrorType = "stream_interrupted"; // the upstream closed its stream before saying it was done
+    }
+
+    /// <summary>Reads one upstream line into the client's text; true when the upstream said the stream is done.</summary>
+    private bool Relay(Exchange exchange, Func<string, Delta?> read, ClientStream write, string line, StringBuilder output)
+    {
+        if (read(line) is not { } delta)
+        {
+            return false;
+        }
+
+        if (delta.HasContent && exchange.Chunks++ == 0)
+        {
+            telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
+        }
+
+        exchange.Usage = delta.Usage ?? exchange.Usage;
+        write.Write(delta, line, output);
+        return delta.End;
+    }
+
+    /// <summary>
+    /// The next line of <paramref name="buffer"/> (without its <c>\n</c> or <c>\r\n</c>), moving past it; at the end of the
+    /// stream also a last line that has no newline. Null when no whole line is buffered yet.
+    /// </summary>
+    private static string? NextLine(ref ReadOnlySequence<byte> buffer, bool completed)
+    {
+        ReadOnlySequence<byte> line;
+        if (buffer.PositionOf((byte)'\n') is { } newline)
+        {
+            line = buffer.Slice(0, newline);
+            buffer = buffer.Slice(buffer.GetPosition(1, newline));
+        }
+        else if (completed && !buffer.IsEmpty)
+        {
+            line = buffer;
+            buffer = buffer.Slice(buffer.End);
+        }
+        else
+        {
+            return null;
+        }
+
+        var text = Encoding.UTF8.GetString(line);
+        return text.EndsWith('\r') ? text[..^1] : text;
     }
 
     private async Task SettleAsync(UsageLease lease, Exchange exchange)
