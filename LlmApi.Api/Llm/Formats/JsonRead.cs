@@ -29,4 +29,17 @@ internal static class JsonRead
 
     /// <summary>A member of an object; null when absent or when the node is not an object (where the indexer would throw).</summary>
     public static JsonNode? Get(this JsonNode? node, string name) => node is JsonObject obj && obj.TryGetPropertyValue(name, out var value) ? value : null;
+
+    // The same reads of a JsonDocument's elements, for answers and chunks read without building a tree.
+
+    public static string? String(JsonElement element) => element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+
+    /// <summary>An integral number in the range of <see cref="int"/>, or null.</summary>
+    public static int? Int(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)
+            && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+
+    /// <summary>A member of an object; an undefined element when absent or when the element is not an object.</summary>
+    public static JsonElement Get(this JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
 }

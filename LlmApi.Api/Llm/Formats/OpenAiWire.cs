@@ -12,6 +12,10 @@ internal static class OpenAiWire
         ? new TokenUsage(JsonRead.Int(usage["prompt_tokens"]) ?? 0, JsonRead.Int(usage["completion_tokens"]) ?? 0)
         : null;
 
+    private static TokenUsage? Usage(JsonElement answer) => answer.Get("usage") is { ValueKind: JsonValueKind.Object } usage
+        ? new TokenUsage(JsonRead.Int(usage.Get("prompt_tokens")) ?? 0, JsonRead.Int(usage.Get("completion_tokens")) ?? 0)
+        : null;
+
     /// <summary>
     /// Checks a whole answer that passes to the client unchanged (same format both sides) without building a tree:
     /// valid UTF-8 and JSON, an object whose first choice is an object (with a message, for chat); reads its usage.
@@ -26,21 +30,19 @@ internal static class OpenAiWire
 
         using var document = JsonDocument.Parse(answer);
         var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("choices", out var choices)
-            || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0 || choices[0].ValueKind != JsonValueKind.Object)
+        var choices = root.Get("choices");
+        if (root.ValueKind != JsonValueKind.Object || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
+            || choices[0].ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("The answer has no choices.");
         }
 
-        if (chat && !(choices[0].TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object))
+        if (chat && choices[0].Get("message").ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("The choice has no message.");
         }
 
-        return root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
-            ? new TokenUsage(Int(usage.TryGetProperty("prompt_tokens", out var prompt) ? prompt : default) ?? 0,
-                Int(usage.TryGetProperty("completion_tokens", out var completion) ? completion : default) ?? 0)
-            : TokenUsage.None;
+        return Usage(root) ?? TokenUsage.None;
     }
 
     public static Completion ReadChat(JsonObject answer)
@@ -98,39 +100,27 @@ internal static class OpenAiWire
             throw new JsonException("A stream chunk is not a JSON object.");
         }
 
-        var choices = Member(chunk, "choices");
+        var choices = chunk.Get("choices");
         var choice = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0 ? choices[0] : default;
-        var delta = Member(choice, "delta");
-        var usage = Member(chunk, "usage");
+        var delta = choice.Get("delta");
+        var usage = Usage(chunk);
         var result = new Delta
         {
-            Text = String(Member(delta, "content")) ?? String(Member(choice, "text")),
-            Thinking = String(Member(delta, "reasoning_content")),
-            FinishReason = String(Member(choice, "finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
-            Usage = usage.ValueKind == JsonValueKind.Object
-                ? new TokenUsage(Int(Member(usage, "prompt_tokens")) ?? 0, Int(Member(usage, "completion_tokens")) ?? 0)
-                : null,
-            UsageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage.ValueKind == JsonValueKind.Object,
+            Text = JsonRead.String(delta.Get("content")) ?? JsonRead.String(choice.Get("text")),
+            Thinking = JsonRead.String(delta.Get("reasoning_content")),
+            FinishReason = JsonRead.String(choice.Get("finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
+            Usage = usage,
+            UsageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage is not null,
         };
-        if (Member(delta, "tool_calls") is { ValueKind: JsonValueKind.Array } calls)
+        if (delta.Get("tool_calls") is { ValueKind: JsonValueKind.Array } calls)
         {
             result.ToolCalls = [.. calls.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.Object).Select(c => new ToolCallDelta(
-                Int(Member(c, "index")) ?? 0, String(Member(c, "id")),
-                String(Member(Member(c, "function"), "name")), String(Member(Member(c, "function"), "arguments"))))];
+                JsonRead.Int(c.Get("index")) ?? 0, JsonRead.String(c.Get("id")),
+                JsonRead.String(c.Get("function").Get("name")), JsonRead.String(c.Get("function").Get("arguments"))))];
         }
 
         return result;
-
-        static JsonElement Member(JsonElement element, string name) =>
-            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
-
-        static string? String(JsonElement element) => element.ValueKind == JsonValueKind.String ? element.GetString() : null;
     }
-
-    // As JsonRead.Int: an integral number in the range of int, else nothing.
-    private static int? Int(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)
-            && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
 
     public static JsonObject WriteChat(Completion completion, string id, long created, string model)
     {
