@@ -67,10 +67,10 @@ internal static class SentinelTopology
         var dataHosts = Enumerable.Range(0, DataNodes).Select(i => $"{dataName}-{i}.{dataName}:{RedisPort}").ToList();
         var sentinelHosts = Enumerable.Range(0, Sentinels).Select(i => $"{sentinelName}-{i}.{sentinelName}:{SentinelPort}").ToList();
 
-        var data = AddNodes(builder, dataName, "start-redis.sh", DataNodeFiles, RedisPort, dataHosts[0], sentinelHosts, password)
+        var data = AddNodes(builder, dataName, DataNodes, "start-redis.sh", DataNodeFiles, RedisPort, dataHosts[0], sentinelHosts, password)
             .WithPersistentStorage("5Gi", "/data")
             .WithComputeResources(cpuRequest: "200m", memoryRequest: "256Mi", cpuLimit: "1000m", memoryLimit: "768Mi");
-        var sentinels = AddNodes(builder, sentinelName, "start-sentinel.sh", SentinelFiles, SentinelPort, dataHosts[0], sentinelHosts, password)
+        var sentinels = AddNodes(builder, sentinelName, Sentinels, "start-sentinel.sh", SentinelFiles, SentinelPort, dataHosts[0], sentinelHosts, password)
             .WithPersistentStorage("100Mi", "/data")
             .WithComputeResources(cpuRequest: "100m", memoryRequest: "64Mi", cpuLimit: "500m", memoryLimit: "128Mi");
 
@@ -84,7 +84,7 @@ internal static class SentinelTopology
     }
 
 #pragma warning disable ASPIREPROBES001 // Probes are experimental; they are the only way a publisher can read probes back.
-    private static IResourceBuilder<ContainerResource> AddNodes(IDistributedApplicationBuilder builder, string name, string script,
+    private static IResourceBuilder<ContainerResource> AddNodes(IDistributedApplicationBuilder builder, string name, int replicas, string script,
         IReadOnlyDictionary<string, string> files, int port, string initialPrimary, IReadOnlyList<string> sentinelHosts, ParameterResource password)
     {
         // A replica loading the primary's data answers LOADING: alive, not yet ready.
@@ -102,7 +102,7 @@ internal static class SentinelTopology
             .WithEnvironment("DATA_DIR", "/data")
             .WithEnvironment("CONF_DIR", FilesMountPath)
             .WithEnvironment(context => context.EnvironmentVariables["REDIS_PASSWORD"] = password)
-            .WithAnnotation(new ReplicaAnnotation(name.EndsWith("-sentinel", StringComparison.Ordinal) ? Sentinels : DataNodes))
+            .WithAnnotation(new ReplicaAnnotation(replicas))
             .WithConfigFiles(FilesMountPath, files)
             .WithHeadlessService()
             .WithDisruptionBudget(minAvailable: 2)
