@@ -21,8 +21,7 @@ dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
 pids+=($!)
 # Trace sampling, Redis tracing and GC limits as the generated Deployment sets them.
-deployed=()
-while read -r setting; do deployed+=("$setting"); done < <(grep -E '^  (DOTNET_|OTEL_TRACES_|Aspire__)' aspire-manifests/api.yaml | sed -E 's/^ +//; s/: /=/; s/"//g')
+source bench/deployed-settings.sh
 env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" ConnectionStrings__llm="Endpoint=$UPSTREAM_URL;Provider=Ollama" \
   Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
   dotnet "$work/api/LlmApi.Api.dll" --urls "$API_URL" >"$work/api.log" 2>&1 &

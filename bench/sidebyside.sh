@@ -34,8 +34,7 @@ portkey_pid=$!
 pids+=($portkey_pid)
 # As deployed: Release, Production logging, telemetry on (Prometheus), trace sampling, Redis tracing and GC limits as the generated
 # Deployment sets them (read from aspire-manifests/api.yaml), an OpenAI-format upstream.
-deployed=()
-while read -r setting; do deployed+=("$setting"); done < <(grep -E '^  (DOTNET_|OTEL_TRACES_|Aspire__)' aspire-manifests/api.yaml | sed -E 's/^ +//; s/: /=/; s/"//g')
+source bench/deployed-settings.sh
 echo "== API settings from the Deployment: ${deployed[*]}"
 env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" \
   Operator__Key="benchmark-operator-key-0123456789abcdef" Throttling__SessionsPerUser=10000 \
