@@ -21,6 +21,14 @@ internal enum KeyRefusal
 /// <summary>An admission: the lease when admitted, else the limit that refused it, or why the key no longer works.</summary>
 internal sealed record AdmissionResult(UsageLease? Lease, LimitRefusal? Refusal, KeyRefusal? KeyRefusal);
 
+/// <summary>
+/// What a tenant has used of its limits at one moment: this minute's requests and tokens (calls in flight count with
+/// what they reserved), this month's tokens used and reserved, and the calls in flight.
+/// </summary>
+internal sealed record LimitUsage(
+    long RequestsThisMinute, long TokensThisMinute, DateTimeOffset MinuteEnds,
+    long TokensUsedThisMonth, long TokensReservedThisMonth, DateTimeOffset MonthEnds, long InFlight);
+
 /// <summary>An admitted model call: what it reserved, to be settled when the call ends.</summary>
 internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, int ReservedTokens, string Minute, string Month);
 
@@ -128,10 +136,8 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     public async Task<AdmissionResult> AdmitAsync(Caller caller, int reservedTokens)
     {
         var now = clock.GetUtcNow();
-        var lease = new UsageLease(caller.TenantId, caller.Key?.KeyId, Guid.NewGuid().ToString("N"), reservedTokens,
-            now.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture), now.ToString("yyyy-MM", CultureInfo.InvariantCulture));
-        var nextMinute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(1);
-        var nextMonth = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        var lease = new UsageLease(caller.TenantId, caller.Key?.KeyId, Guid.NewGuid().ToString("N"), reservedTokens, Minute(now), Month(now));
+        var (nextMinute, nextMonth) = WindowEnds(now);
 
         using var span = Span("admit");
         var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript,
@@ -166,6 +172,31 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         using var span = Span("settle");
         await redis.GetDatabase().ScriptEvaluateAsync(SettleScript, [.. Keys(lease), RedisKeys.Usage(lease.TenantId, day)], args);
     }
+
+    /// <summary>The tenant's counters now, read in one round trip (all in the tenant's hash slot).</summary>
+    public async Task<LimitUsage> ReadAsync(Guid tenantId)
+    {
+        var now = clock.GetUtcNow();
+        var batch = redis.GetDatabase().CreateBatch();
+        var requests = batch.StringGetAsync(RedisKeys.Limit(tenantId, null, "rpm:" + Minute(now)));
+        var tokens = batch.StringGetAsync(RedisKeys.Limit(tenantId, null, "tpm:" + Minute(now)));
+        var budget = batch.HashGetAsync(RedisKeys.Limit(tenantId, null, "budget:" + Month(now)), ["used", "reserved"]);
+        var inFlight = batch.SortedSetLengthAsync(RedisKeys.Limit(tenantId, null, "inflight"), now.ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
+        batch.Execute();
+        var (minuteEnds, monthEnds) = WindowEnds(now);
+        var month = await budget;
+        return new LimitUsage((long?)await requests ?? 0, (long?)await tokens ?? 0, minuteEnds,
+            (long?)month[0] ?? 0, (long?)month[1] ?? 0, monthEnds, await inFlight);
+    }
+
+    private static string Minute(DateTimeOffset now) => now.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture);
+
+    private static string Month(DateTimeOffset now) => now.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>When the rate-limit minute and the budget month that <paramref name="now"/> is in end.</summary>
+    private static (DateTimeOffset Minute, DateTimeOffset Month) WindowEnds(DateTimeOffset now) =>
+        (new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero).AddMinutes(1),
+         new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1));
 
     /// <summary>
     /// A client span for one of the scripts, in sampled traces only: where the deployment turns off the span per

@@ -1,6 +1,8 @@
 using System.Globalization;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Infrastructure;
+using LlmApi.Api.Llm;
+using LlmApi.Api.Tenants;
 using LlmApi.Api.Users;
 
 namespace LlmApi.Api.Usage;
@@ -10,6 +12,13 @@ internal sealed record UsageTotals(long Requests, long PromptTokens, long Comple
 internal sealed record UsageItem(string Key, long Requests, long PromptTokens, long CompletionTokens, long TotalTokens);
 
 internal sealed record UsageReport(string From, string To, string GroupBy, IReadOnlyList<UsageItem> Items, UsageTotals Total);
+
+internal sealed record MinuteUsage(long Requests, long Tokens, DateTimeOffset ResetsAt);
+
+internal sealed record MonthUsage(string Month, long UsedTokens, long ReservedTokens, DateTimeOffset ResetsAt);
+
+/// <summary>The tenant's limits beside what is used of them now (see <see cref="LimitUsage"/>).</summary>
+internal sealed record CurrentUsageResponse(UsageLimits Limits, MinuteUsage Minute, MonthUsage Month, long InFlight);
 
 /// <summary>
 /// Usage by UTC day, model, key or user. A tenant's admin sees the whole tenant; a user sees their own calls; an API
@@ -24,6 +33,7 @@ internal static class UsageApi
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/usage", GetAsync).WithTags("Usage").RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
+        app.MapGet("/api/usage/current", GetCurrentAsync).WithTags("Usage").RequireAuthorization(AuthenticationSetup.AdminPolicy);
         return app;
     }
 
@@ -66,6 +76,16 @@ internal static class UsageApi
         var total = days.Select(d => d.Dimensions.GetValueOrDefault(scope.Total)).OfType<UsageRow>().ToList();
         return TypedResults.Ok(new UsageReport(Day(first), Day(last), groupBy, items, new UsageTotals(
             total.Sum(r => r.Requests), total.Sum(r => r.PromptTokens), total.Sum(r => r.CompletionTokens), total.Sum(r => r.TotalTokens))));
+    }
+
+    /// <summary>The tenant's limits and what is used of them this minute and this month, for its admins.</summary>
+    internal static async Task<Ok<CurrentUsageResponse>> GetCurrentAsync(Caller caller, UsageLimiter limiter)
+    {
+        var now = await limiter.ReadAsync(caller.TenantId);
+        return TypedResults.Ok(new CurrentUsageResponse(caller.Tenant.Limits,
+            new MinuteUsage(now.RequestsThisMinute, now.TokensThisMinute, now.MinuteEnds),
+            new MonthUsage(now.MonthEnds.AddMonths(-1).ToString("yyyy-MM", CultureInfo.InvariantCulture), now.TokensUsedThisMonth, now.TokensReservedThisMonth, now.MonthEnds),
+            now.InFlight));
     }
 
     private static bool TryDay(string? text, DateOnly fallback, out DateOnly day)

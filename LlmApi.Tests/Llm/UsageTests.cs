@@ -76,6 +76,36 @@ public class UsageTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_admin_sees_the_tenants_limits_beside_what_this_minute_and_month_have_used_of_them()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, _, member) = await client.CreateMemberAsync(admin);
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 50, monthlyTokenBudget = 100_000 });
+        (await client.SendAsync(LlmCalls.OpenAiChat(admin.Token, maxTokens: 2))).Dispose();
+        (await client.SendAsync(LlmCalls.OpenAiChat(member, maxTokens: 2))).Dispose();
+
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/usage/current", admin.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var now = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(50, now.GetProperty("limits").GetProperty("requestsPerMinute").GetInt32());
+        Assert.Equal(100_000, now.GetProperty("limits").GetProperty("monthlyTokenBudget").GetInt64());
+        var month = now.GetProperty("month");
+        Assert.Equal(2 * (FakeUpstream.PromptTokens + 2), month.GetProperty("usedTokens").GetInt64());
+        Assert.Equal(0, month.GetProperty("reservedTokens").GetInt64());
+        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture), month.GetProperty("month").GetString());
+        Assert.Equal(0, now.GetProperty("inFlight").GetInt64());
+        if (DateTime.UtcNow.Second > 2)
+        {
+            // Both calls fell in this minute unless it turned over in between.
+            Assert.Equal(2, now.GetProperty("minute").GetProperty("requests").GetInt64());
+        }
+
+        // Tenant-wide figures are for its admins.
+        Assert.Equal(HttpStatusCode.Forbidden, await client.StatusAsync(HttpMethod.Get, "/api/usage/current", member));
+    }
+
+    [Fact]
     public async Task Bad_ranges_and_groupings_are_400()
     {
         using var client = fixture.CreateClient();
