@@ -1,5 +1,4 @@
 using LlmApi.Api.Auth;
-using Microsoft.AspNetCore.HttpOverrides;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -7,18 +6,6 @@ using RedisRateLimiting;
 using StackExchange.Redis;
 
 namespace LlmApi.Api.Infrastructure;
-
-/// <summary>Where the trusted-proxy setting lives: <c>ForwardedHeaders:TrustedNetworks</c>, a list of CIDR ranges.</summary>
-internal sealed class ForwardedHeadersSettings
-{
-    public const string Section = "ForwardedHeaders";
-
-    /// <summary>
-    /// The networks of the proxies in front of the API (in Kubernetes, the ingress controller's pods). Only a hop from
-    /// one of them may say, with <c>X-Forwarded-For</c>, who the client is; from anyone else the header is ignored.
-    /// </summary>
-    public List<string> TrustedNetworks { get; set; } = [];
-}
 
 /// <summary>
 /// The client's address, which throttles and the audit trail key on. It comes from the connection, or from
@@ -32,39 +19,12 @@ internal static class ClientAddress
 
     public static string Of(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    /// <summary>
-    /// Reads <c>X-Forwarded-For</c> only when trusted proxies are configured. ASP.NET Core's middleware trusts every
-    /// sender when its lists of known proxies are empty, so without a configured proxy it must not run at all.
-    /// </summary>
-    public static void UseClientAddress(this WebApplication app)
-    {
-        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value.KnownIPNetworks.Count > 0)
-        {
-            app.UseForwardedHeaders();
-        }
-    }
+    /// <summary>X-Forwarded-For only from <c>ForwardedHeaders:TrustedNetworks</c> (ServiceDefaults).</summary>
+    public static void UseClientAddress(this WebApplication app) => app.UseTrustedProxies();
 
     public static void AddClientAddress(this IHostApplicationBuilder builder)
     {
-        var settings = builder.Configuration.GetSection(ForwardedHeadersSettings.Section).Get<ForwardedHeadersSettings>() ?? new();
-        builder.Services.Configure<ForwardedHeadersOptions>(o =>
-        {
-            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            o.ForwardLimit = 1;
-            // Nobody is trusted by default, loopback included (the framework's default trusts it).
-            o.KnownIPNetworks.Clear();
-            o.KnownProxies.Clear();
-#pragma warning disable ASPDEPR005 // The obsolete list still holds the loopback default and is still consulted; it must be emptied too.
-            o.KnownNetworks.Clear();
-#pragma warning restore ASPDEPR005
-            foreach (var network in settings.TrustedNetworks)
-            {
-                o.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(network, out var parsed)
-                    ? parsed
-                    : throw new OptionsValidationException(ForwardedHeadersSettings.Section, typeof(ForwardedHeadersSettings),
-                        [$"ForwardedHeaders:TrustedNetworks has '{network}', which is not a CIDR range such as 10.0.0.0/8."]));
-            }
-        });
+        builder.AddTrustedProxies();
 
         builder.Services.AddRateLimiter(o =>
         {

@@ -1,0 +1,86 @@
+using LlmApi.Web.Api;
+using LlmApi.Web.Session;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmApi.Web;
+
+internal static class Extensions
+{
+    /// <summary>Redis key of the data protection key ring every replica shares.</summary>
+    public static readonly RedisKey DataProtectionKeys = "console:data-protection-keys";
+
+    public static void AddConsoleServices(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ConsoleOptions>().BindConfiguration(ConsoleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddTrustedProxies();
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
+
+        builder.AddRedisClient("cache", configureOptions: options =>
+        {
+            options.AbortOnConnectFail = false;
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+        });
+
+        // One key ring for every replica, in Redis: a cookie or a form written by one replica is read by any other,
+        // and a restart signs nobody out.
+        builder.Services.AddDataProtection().SetApplicationName("LlmApi.Console");
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<IConnectionMultiplexer>((options, redis) =>
+            options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), DataProtectionKeys));
+
+        builder.Services.AddSingleton<RedisTicketStore>();
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(options =>
+        {
+            // Nothing of the session is readable by the page's scripts or sent from another site; the API token stays
+            // on the server (RedisTicketStore): the cookie holds only the protected id of the server-side ticket.
+            options.Cookie.Name = ConsoleSession.CookieName;
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.Path = "/";
+            options.LoginPath = "/signin";
+            options.AccessDeniedPath = "/denied";
+            options.ReturnUrlParameter = "returnUrl";
+            options.SlidingExpiration = false;
+        });
+        builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<RedisTicketStore>((options, store) => options.SessionStore = store);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ConsoleSession.AdminPolicy, p => p.RequireRole(ConsoleSession.AdminRole))
+            .AddPolicy(ConsoleSession.OperatorPolicy, p => p.RequireRole(ConsoleSession.OperatorRole))
+            .AddPolicy(ConsoleSession.TenantUserPolicy, p => p.RequireRole(ConsoleSession.AdminRole, ConsoleSession.UserRole));
+        builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "__Host-console-antiforgery";
+            options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+        });
+
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddHttpClient<ConsoleApi>((services, http) =>
+        {
+            var options = services.GetRequiredService<IOptions<ConsoleOptions>>().Value;
+            http.BaseAddress = options.Api;
+            http.Timeout = options.ApiTimeout;
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+        builder.Services.AddScoped<ConsoleSession>();
+        builder.Services.AddExceptionHandler<SessionEndedHandler>();
+
+        builder.Services.AddRazorComponents();
+    }
+
+    /// <summary>Serves the console under <c>Console:PathBase</c> when an Ingress shares its host with the API.</summary>
+    public static void UseConsolePathBase(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<ConsoleOptions>>().Value.PathBase is { Length: > 0 } pathBase)
+        {
+            app.UsePathBase(pathBase);
+        }
+    }
+}
