@@ -38,6 +38,8 @@ var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefa
 // Prometheus presents it as a bearer token; without it /metrics (tenant ids and usage) answers 401.
 var metricsScrapeKey = builder.AddParameter("metrics-scrape-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true);
 
+var apiHost = builder.AddParameter("api-host", new ConstantParameterDefault("llm-api.example.com"));
+
 // Probe timings are the seed's: liveness 30 s / 10 s / 3, readiness 10 s / 5 s / 3, startup 5 s x 30 (150 s to start).
 var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithReplicas(builder.Configuration.GetValue("Api:Replicas", 3))
@@ -53,7 +55,7 @@ var api = builder.AddProject<Projects.LlmApi_Api>("api")
     // Kubernetes policy, from the seed.
     .WithDeploymentImage(builder.AddParameter("api-image", new ConstantParameterDefault("llmapi-api:latest")))
     // Streams (SSE, NDJSON) pass the ingress piece by piece, for as long as Llm:Timeout lets a call run; image prompts fit.
-    .WithIngress(builder.AddParameter("api-host", new ConstantParameterDefault("llm-api.example.com")), controllerSettings: new Dictionary<string, string>
+    .WithIngress(apiHost, controllerSettings: new Dictionary<string, string>
     {
         ["nginx.ingress.kubernetes.io/proxy-buffering"] = "off",
         ["nginx.ingress.kubernetes.io/proxy-request-buffering"] = "off",
@@ -67,19 +69,50 @@ var api = builder.AddProject<Projects.LlmApi_Api>("api")
     .WithComputeResources(cpuRequest: "200m", memoryRequest: "256Mi", cpuLimit: "1000m", memoryLimit: "512Mi")
     .WithHardenedSecurityContext(runAsUser: 1001, "/tmp")
     .WithTopologySpread();
+
+// The tenant console: a web app over the API (it holds no data of its own), its sessions and data protection keys in
+// Redis so that every replica serves every browser. In Kubernetes it shares the API's host, under /console.
+var console = builder.AddProject<Projects.LlmApi_Web>("console")
+    .WithReplicas(builder.Configuration.GetValue("Console:Replicas", 2))
+    .WithCache(cache)
+    .WithEnvironment("Console__Api", api.GetEndpoint("http"))
+    .WithReferenceRelationship(api)
+    .WaitFor(api)
+    .WithEnvironment("Metrics__ScrapeKey", metricsScrapeKey)
+    .WithHttpProbe(ProbeType.Liveness, "/alive", initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
+    .WithHttpProbe(ProbeType.Readiness, "/health", initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3, endpointName: "http")
+    .WithExternalHttpEndpoints()
+    .WithDeploymentImage(builder.AddParameter("console-image", new ConstantParameterDefault("llmapi-console:latest")))
+    .WithIngress(apiHost, path: ConsolePath, tlsSecretName: "api-tls")
+    .WithAutoscaling(min: 2, max: 4, cpu: 70, memory: 80)
+    .WithDisruptionBudget(minAvailable: 1)
+    .WithRollingUpdate(maxSurge: 1, maxUnavailable: 0)
+    .WithComputeResources(cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "384Mi")
+    .WithHardenedSecurityContext(runAsUser: 1001, "/tmp")
+    .WithTopologySpread();
 #pragma warning restore ASPIREPROBES001
 
 if (builder.ExecutionContext.IsPublishMode)
 {
-    // Locally the AppHost points telemetry at its dashboard; a cluster sends it to its own collector.
-    // Client addresses (throttling, audit) come from X-Forwarded-For only through the ingress controller's pods:
-    // not from any sender, which is what ASPNETCORE_FORWARDEDHEADERS_ENABLED would allow.
-    api.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
-        .WithEnvironment("ForwardedHeaders__TrustedNetworks__0", builder.AddParameter("trusted-proxies", new ConstantParameterDefault("10.0.0.0/8")));
-    // A tenth of the traces (a caller's sampled trace is always kept whole): tracing every call and every Redis
-    // command of it cost 15% of a gateway call's CPU (docs/benchmarks.md). Locally every trace reaches the dashboard.
-    api.WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-        .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", builder.AddParameter("trace-sampling", new ConstantParameterDefault("0.1")));
+    // Client addresses (throttling, audit) come from X-Forwarded-For only through the ingress controller's pods (and,
+    // for the API, the console's): not from any sender, which is what ASPNETCORE_FORWARDEDHEADERS_ENABLED would allow.
+    var trustedProxies = builder.AddParameter("trusted-proxies", new ConstantParameterDefault("10.0.0.0/8"));
+    var otlpEndpoint = builder.AddParameter("otlp-endpoint", new ConstantParameterDefault("http://otel-collector.observability:4317"));
+    var traceSampling = builder.AddParameter("trace-sampling", new ConstantParameterDefault("0.1"));
+    foreach (var service in new[] { api, console })
+    {
+        // Locally the AppHost points telemetry at its dashboard; a cluster sends it to its own collector.
+        service.WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
+            .WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+            .WithEnvironment("ForwardedHeaders__TrustedNetworks__0", trustedProxies)
+            .WithEnvironment("OTEL_SERVICE_NAME", service.Resource.Name)
+            .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint)
+            // A tenth of the traces (a caller's sampled trace is always kept whole): tracing every call and every Redis
+            // command of it cost 15% of a gateway call's CPU (docs/benchmarks.md). Locally every trace reaches the dashboard.
+            .WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+            .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", traceSampling);
+    }
+
     // No span per Redis command: the instrumentation profiles every command of every request, sampled or not, and
     // holds them for 10 s; at 5,000 calls/s that was 260 MiB of RSS, 30% of a call's CPU and 2.3x the p99
     // (docs/benchmarks.md). The gateway's own spans time its admission and settlement scripts in sampled traces.
@@ -88,10 +121,8 @@ if (builder.ExecutionContext.IsPublishMode)
     // The managed heap stays at 320 MiB, leaving the rest of the 512Mi limit to native memory (sockets, buffers, JIT):
     // the GC collects harder near the limit rather than the pod being OOM-killed.
     api.WithEnvironment("DOTNET_GCHeapHardLimit", "0x14000000");
-    api.WithEnvironment("ASPNETCORE_ENVIRONMENT", "Production")
-        .WithEnvironment("OTEL_SERVICE_NAME", "api")
-        .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT",
-            builder.AddParameter("otlp-endpoint", new ConstantParameterDefault("http://otel-collector.observability:4317")));
+    // The console is served under the API's host at /console (its Ingress path).
+    console.WithEnvironment("Console__PathBase", ConsolePath);
 }
 
 builder.AddKubernetesPublishing("kubernetes", new KubernetesEnvironment
@@ -107,3 +138,9 @@ builder.AddKubernetesPublishing("kubernetes", new KubernetesEnvironment
 
 builder.Build().Run();
 return 0;
+
+internal static partial class Program
+{
+    /// <summary>Where the console is served in Kubernetes, on the API's host.</summary>
+    private const string ConsolePath = "/console";
+}

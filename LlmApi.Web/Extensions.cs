@@ -21,7 +21,9 @@ internal static class Extensions
         builder.AddTrustedProxies();
         builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
-        builder.AddRedisClient("cache", configureOptions: options =>
+        // No Redis check in /health: Redis away is the same for every replica, and taking them all out of the Service
+        // would answer the ingress's bare 503 instead of the console's own page (the API reasons the same way).
+        builder.AddRedisClient("cache", settings => settings.DisableHealthChecks = true, configureOptions: options =>
         {
             options.AbortOnConnectFail = false;
             options.BacklogPolicy = BacklogPolicy.FailFast;
@@ -33,14 +35,19 @@ internal static class Extensions
         builder.Services.AddOptions<KeyManagementOptions>().Configure<IConnectionMultiplexer>((options, redis) =>
             options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), DataProtectionKeys));
 
+        // Cookies are Secure: behind the Ingress every request arrives over TLS (X-Forwarded-Proto from a trusted proxy).
+        // Only a local run (Development: the AppHost serves plain HTTP on localhost) sends them over HTTP too.
+        var local = builder.Environment.IsDevelopment();
+        var secure = local ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
         builder.Services.AddSingleton<RedisTicketStore>();
+        builder.Services.AddSingleton<OneTimeSecrets>();
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(options =>
         {
             // Nothing of the session is readable by the page's scripts or sent from another site; the API token stays
             // on the server (RedisTicketStore): the cookie holds only the protected id of the server-side ticket.
-            options.Cookie.Name = ConsoleSession.CookieName;
+            options.Cookie.Name = ConsoleSession.CookieName("console", !local);
             options.Cookie.HttpOnly = true;
-            options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            options.Cookie.SecurePolicy = secure;
             options.Cookie.SameSite = SameSiteMode.Strict;
             options.Cookie.Path = "/";
             options.LoginPath = "/signin";
@@ -57,8 +64,8 @@ internal static class Extensions
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddAntiforgery(options =>
         {
-            options.Cookie.Name = "__Host-console-antiforgery";
-            options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            options.Cookie.Name = ConsoleSession.CookieName("console-antiforgery", !local);
+            options.Cookie.SecurePolicy = secure;
             options.Cookie.SameSite = SameSiteMode.Strict;
         });
 

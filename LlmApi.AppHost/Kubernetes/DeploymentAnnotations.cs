@@ -40,8 +40,12 @@ internal sealed record TopologySpreadAnnotation(int MaxSkew) : IResourceAnnotati
 /// <summary>State that must survive restarts: a StatefulSet with a volume claim of this size mounted here.</summary>
 internal sealed record PersistentStorageAnnotation(string Size, string MountPath) : IResourceAnnotation;
 
-/// <summary>An Ingress of the given class for the resource's external HTTP endpoint, with TLS for the host.</summary>
-internal sealed record IngressAnnotation(ParameterResource Host, string ClassName, string TlsSecretName, IReadOnlyDictionary<string, string> ControllerSettings)
+/// <summary>
+/// An Ingress of the given class for the resource's external HTTP endpoint, with TLS for the host, routing the path
+/// prefix <paramref name="Path"/> to it (several resources can share a host: the API at <c>/</c>, the console below it).
+/// </summary>
+internal sealed record IngressAnnotation(
+    ParameterResource Host, string ClassName, string TlsSecretName, IReadOnlyDictionary<string, string> ControllerSettings, string Path)
     : IResourceAnnotation;
 
 /// <summary>The container image a project is deployed from (projects have no image in the model).</summary>

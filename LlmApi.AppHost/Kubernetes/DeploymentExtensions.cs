@@ -26,10 +26,11 @@ internal static class DeploymentExtensions
         where T : IResource => builder.WithAnnotation(new PersistentStorageAnnotation(size, mountPath));
 
     /// <param name="controllerSettings">Annotations for the ingress controller (ingress-nginx's, with the default class).</param>
+    /// <param name="path">The path prefix routed to the resource; the resource serves it as its path base.</param>
     public static IResourceBuilder<T> WithIngress<T>(this IResourceBuilder<T> builder, IResourceBuilder<ParameterResource> host,
-        string className = "nginx", string? tlsSecretName = null, IReadOnlyDictionary<string, string>? controllerSettings = null)
+        string className = "nginx", string? tlsSecretName = null, IReadOnlyDictionary<string, string>? controllerSettings = null, string path = "/")
         where T : IResource => builder.WithAnnotation(new IngressAnnotation(host.Resource, className, tlsSecretName ?? builder.Resource.Name + "-tls",
-            controllerSettings ?? new Dictionary<string, string>()));
+            controllerSettings ?? new Dictionary<string, string>(), path));
 
     public static IResourceBuilder<T> WithDeploymentImage<T>(this IResourceBuilder<T> builder, IResourceBuilder<ParameterResource> image)
         where T : IResource => builder.WithAnnotation(new DeploymentImageAnnotation(image.Resource));

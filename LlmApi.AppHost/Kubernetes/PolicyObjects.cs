@@ -80,7 +80,7 @@ internal static class PolicyObjects
                         [
                             new V1HTTPIngressPath
                             {
-                                Path = "/",
+                                Path = ingress.Path,
                                 PathType = "Prefix",
                                 Backend = new V1IngressBackend
                                 {

@@ -189,7 +189,9 @@ internal sealed class WorkloadBuilder
             Objects.Add(PolicyObjects.Ingress(metadata, _ingressHost!, ingress, _ports.Single(p => p.IsExternal && p.Scheme is "http" or "https"), Name));
         }
 
-        Objects.Add(PolicyObjects.NetworkPolicy(Metadata(), Selector(), _ports, ReferencedBy()));
+        // A resource behind the Ingress is reached from the ingress controller's pods as well as from the resources that
+        // reference it (the API from the console): its ports stay open to any client; the others admit only referrers.
+        Objects.Add(PolicyObjects.NetworkPolicy(Metadata(), Selector(), _ports, ingress is null ? ReferencedBy() : []));
     }
 
     /// <summary>Names of the resources that reference this one (WithReference), the only ones allowed to reach it.</summary>

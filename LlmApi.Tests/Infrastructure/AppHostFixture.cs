@@ -9,11 +9,13 @@ namespace LlmApi.Tests.Infrastructure;
 
 /// <summary>
 /// The real AppHost, started once for its collection with Redis as an executable (no container runtime needed)
-/// and its data in a temporary folder, waited on until every API replica reports healthy.
+/// and its data in a temporary folder, a test model server as its one upstream, and a known operator key; waited on
+/// until every API and console replica reports healthy.
 /// </summary>
 public sealed class AppHostFixture : IAsyncLifetime
 {
     public const int ExpectedApiReplicas = 3;
+    public const int ExpectedConsoleReplicas = 2;
 
     private string _redisDirectory = null!;
 
@@ -22,6 +24,14 @@ public sealed class AppHostFixture : IAsyncLifetime
     public TimeSpan StartToHealthy { get; private set; }
 
     public HttpClient CreateApiClient() => App.CreateHttpClient("api", "http");
+
+    /// <summary>Where a browser reaches the console (the AppHost's proxy in front of its replicas).</summary>
+    public Uri ConsoleUrl => App.GetEndpoint("console", "http");
+
+    /// <summary>The model server the API calls: answers every chat at once (FakeUpstream).</summary>
+    public FakeUpstream Upstream { get; private set; } = null!;
+
+    public string OperatorKey { get; } = "operator-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
 
     /// <summary>The key a Prometheus scraper of this AppHost's API presents.</summary>
     public string MetricsScrapeKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
@@ -32,17 +42,24 @@ public sealed class AppHostFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var started = System.Diagnostics.Stopwatch.StartNew();
 
+        Upstream = await FakeUpstream.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<AppHost::Projects.LlmApi_AppHost>(
-            ["Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}", $"Parameters:metrics-scrape-key={MetricsScrapeKey}"], timeout.Token);
+        [
+            "Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}", $"Parameters:metrics-scrape-key={MetricsScrapeKey}",
+            $"Parameters:operator-key={OperatorKey}", $"Llm:Upstreams:local:Endpoint={Upstream.Url}",
+        ], timeout.Token);
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
-        await WaitForHealthyReplicasAsync("api", ExpectedApiReplicas, timeout.Token);
+        await Task.WhenAll(
+            WaitForHealthyReplicasAsync("api", ExpectedApiReplicas, timeout.Token),
+            WaitForHealthyReplicasAsync("console", ExpectedConsoleReplicas, timeout.Token));
         StartToHealthy = started.Elapsed;
     }
 
     public async Task DisposeAsync()
     {
         await App.DisposeAsync();
+        await Upstream.DisposeAsync();
         Directory.Delete(_redisDirectory, recursive: true);
     }
 

@@ -40,10 +40,13 @@ public static class LlmCalls
     }
 
     /// <summary>Sets a tenant's limits as the platform operator.</summary>
-    public static async Task SetTenantLimitsAsync(this HttpClient client, ApiFixture fixture, Guid tenantId, object limits)
+    public static Task SetTenantLimitsAsync(this HttpClient client, ApiFixture fixture, Guid tenantId, object limits) =>
+        client.SetTenantLimitsAsync(fixture.OperatorKey, tenantId, limits);
+
+    public static async Task SetTenantLimitsAsync(this HttpClient client, string operatorKey, Guid tenantId, object limits)
     {
         using var request = ApiCalls.Request(HttpMethod.Patch, $"/api/admin/tenants/{tenantId}", null, new { limits });
-        request.Headers.Add("X-Operator-Key", fixture.OperatorKey);
+        request.Headers.Add("X-Operator-Key", operatorKey);
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }

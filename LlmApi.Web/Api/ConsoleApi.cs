@@ -207,8 +207,9 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
         {
             var problem = await response.Content.ReadFromJsonAsync<Problem>(Json);
             var fields = problem?.Errors ?? new Dictionary<string, string[]>();
-            var message = problem?.Detail
-                ?? (fields.Count > 0 ? string.Join(" ", fields.Values.SelectMany(v => v)) : null)
+            // A validation problem's detail only says "see errors": the fields' own messages are the answer.
+            var message = (fields.Count > 0 ? string.Join(" ", fields.Values.SelectMany(v => v).Distinct(StringComparer.Ordinal)) : null)
+                ?? problem?.Detail
                 ?? FallbackMessage(response.StatusCode);
             return new ApiError(message, fields);
         }

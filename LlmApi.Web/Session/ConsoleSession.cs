@@ -13,7 +13,11 @@ namespace LlmApi.Web.Session;
 /// </summary>
 internal sealed class ConsoleSession(IHttpContextAccessor accessor, TimeProvider clock)
 {
-    public const string CookieName = "__Host-console";
+    /// <summary>
+    /// A cookie's name: <c>__Host-</c> when it is Secure, so browsers take it only over HTTPS, for the whole host and
+    /// never from a sibling domain. Browsers refuse the prefix on a cookie that is not Secure (a local HTTP run).
+    /// </summary>
+    public static string CookieName(string name, bool secure) => (secure ? "__Host-" : string.Empty) + name;
     public const string AdminRole = "admin";
     public const string UserRole = "user";
     public const string OperatorRole = "operator";
