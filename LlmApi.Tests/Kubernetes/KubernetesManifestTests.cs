@@ -130,11 +130,45 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         Assert.True(int.Parse(ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], System.Globalization.CultureInfo.InvariantCulture) >= 120);
         Assert.NotEmpty(ingress.Spec.Tls);
 
-        // Only the API's pods may reach Redis, and only on its port.
+        // Only the API's and the console's pods may reach Redis, and only on its port.
         var cacheRule = Assert.Single(cachePolicy.Spec.Ingress);
         var allowed = Assert.Single(Assert.Single(cacheRule.FromProperty).PodSelector.MatchExpressions);
-        Assert.Equal(podLabels[allowed.Key], Assert.Single(allowed.Values));
+        Assert.Equal([podLabels[allowed.Key], "console"], allowed.Values);
         Assert.Equal("6379", Assert.Single(cacheRule.Ports).Port.Value);
+    }
+
+    [Fact]
+    public void The_console_is_served_under_console_on_the_apis_host_as_a_hardened_deployment_that_reaches_the_api_in_the_cluster()
+    {
+        var deployment = Single<V1Deployment>("console");
+        var container = deployment.Spec.Template.Spec.Containers[0];
+        var config = Single<V1ConfigMap>("console-config").Data;
+        var ingress = Single<V1Ingress>("console");
+        var apiIngress = Single<V1Ingress>("api");
+
+        Assert.Equal(2, deployment.Spec.Replicas);
+        Assert.Equal("llmapi-console:latest", container.Image);
+        Assert.Equal(("/alive", "/health"), (container.LivenessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Path));
+        Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
+        Assert.Equal("384Mi", container.Resources.Limits["memory"].ToString());
+        Assert.Equal("1", Single<V1PodDisruptionBudget>("console").Spec.MinAvailable.Value);
+
+        // Same host and certificate as the API, below /console, which the console serves as its path base.
+        var path = Assert.Single(ingress.Spec.Rules[0].Http.Paths);
+        Assert.Equal(("/console", "Prefix", "console"), (path.Path, path.PathType, path.Backend.Service.Name));
+        Assert.Equal(apiIngress.Spec.Rules[0].Host, ingress.Spec.Rules[0].Host);
+        Assert.Equal(apiIngress.Spec.Tls[0].SecretName, ingress.Spec.Tls[0].SecretName);
+        Assert.Equal("/console", config["Console__PathBase"]);
+
+        // The API through its Service; Production (Secure cookies); client addresses only from trusted proxies.
+        Assert.Equal("http://api:80", config["Console__Api"]);
+        Assert.Equal("Production", config["ASPNETCORE_ENVIRONMENT"]);
+        Assert.Equal("10.0.0.0/8", config["ForwardedHeaders__TrustedNetworks__0"]);
+        Assert.Equal("metrics-scrape-key", container.Env.Single(e => e.Name == "Metrics__ScrapeKey").ValueFrom.SecretKeyRef.Key);
+        Assert.Contains(container.Env, e => e.Name == "ConnectionStrings__cache" && e.Value.Contains("$(SECRET_CACHE_PASSWORD)", StringComparison.Ordinal));
+
+        // The API stays open to the ingress controller although the console references it.
+        Assert.Null(Assert.Single(Single<V1NetworkPolicy>("api").Spec.Ingress).FromProperty);
     }
 
     [Fact]

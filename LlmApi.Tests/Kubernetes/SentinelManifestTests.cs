@@ -80,13 +80,13 @@ public sealed class SentinelManifestTests(SentinelManifestsFixture generated) : 
     }
 
     [Fact]
-    public void Only_the_api_and_the_topologys_own_pods_reach_redis_and_the_sentinels()
+    public void Only_the_api_the_console_and_the_topologys_own_pods_reach_redis_and_the_sentinels()
     {
         string[] Allowed(string name) => Assert.Single(Assert.Single(Single<V1NetworkPolicy>(name).Spec.Ingress).FromProperty).PodSelector.MatchExpressions.Single().Values.ToArray();
 
         // Replicas copy the primary, sentinels watch the nodes and each other, a starting node asks the sentinels.
-        Assert.Equal(["api", "cache-redis", "cache-sentinel"], Allowed("cache-redis"));
-        Assert.Equal(["api", "cache-redis", "cache-sentinel"], Allowed("cache-sentinel"));
+        Assert.Equal(["api", "cache-redis", "cache-sentinel", "console"], Allowed("cache-redis"));
+        Assert.Equal(["api", "cache-redis", "cache-sentinel", "console"], Allowed("cache-sentinel"));
     }
 
     [Theory]
