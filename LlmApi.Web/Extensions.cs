@@ -48,8 +48,7 @@ internal static class Extensions
             options.Cookie.Name = ConsoleSession.CookieName("console", !local);
             options.Cookie.HttpOnly = true;
             options.Cookie.SecurePolicy = secure;
-            options.Cookie.SameSite = SameSiteMode.Strict;
-            options.Cookie.Path = "/";
+            options.Cookie.SameSite = SameSiteMode.Strict; // its path is the console's own (the path base)
             options.LoginPath = "/signin";
             options.AccessDeniedPath = "/denied";
             options.ReturnUrlParameter = "returnUrl";

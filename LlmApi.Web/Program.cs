@@ -11,6 +11,7 @@ var app = builder.Build();
 
 app.UseTrustedProxies(); // X-Forwarded-For/-Proto only from ForwardedHeaders:TrustedNetworks
 app.UseConsolePathBase();
+app.UseRouting(); // after the path base is taken off, so routes match the rest of the path
 // Every error page is the console's own, in every environment: no stack trace ever reaches a browser. An ended
 // session (the API answered 401) signs out and goes back to sign-in (SessionEndedHandler).
 app.UseExceptionHandler("/error", createScopeForErrors: true);

@@ -14,10 +14,11 @@ namespace LlmApi.Web.Session;
 internal sealed class ConsoleSession(IHttpContextAccessor accessor, TimeProvider clock)
 {
     /// <summary>
-    /// A cookie's name: <c>__Host-</c> when it is Secure, so browsers take it only over HTTPS, for the whole host and
-    /// never from a sibling domain. Browsers refuse the prefix on a cookie that is not Secure (a local HTTP run).
+    /// A cookie's name: <c>__Secure-</c> when it is Secure, so browsers take it only over HTTPS. (Not <c>__Host-</c>:
+    /// the cookies are scoped to the console's path, <c>/console</c> on the API's host, which that prefix forbids.)
+    /// Browsers refuse the prefix on a cookie that is not Secure (a local HTTP run).
     /// </summary>
-    public static string CookieName(string name, bool secure) => (secure ? "__Host-" : string.Empty) + name;
+    public static string CookieName(string name, bool secure) => (secure ? "__Secure-" : string.Empty) + name;
     public const string AdminRole = "admin";
     public const string UserRole = "user";
     public const string OperatorRole = "operator";

@@ -1,0 +1,102 @@
+extern alias Console;
+
+using System.Text.RegularExpressions;
+using LlmApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace LlmApi.Tests.Console;
+
+/// <summary>
+/// The console as Kubernetes runs it: Production, behind a TLS-terminating Ingress that forwards
+/// <c>X-Forwarded-Proto: https</c>, under <c>/console</c> on the API's host. Plain HTTP, with an in-process console
+/// over the test API and Redis; the browser tests run the Development configuration of the AppHost.
+/// </summary>
+[Collection(SharedApi.Name)]
+public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task In_production_the_cookies_are_secure_strict_http_only_and_scoped_to_the_consoles_path()
+    {
+        using var api = fixture.CreateClient();
+        var admin = await api.RegisterAsync();
+        await using var console = new ConsoleFactory(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:cache"] = fixture.Redis.ConnectionString,
+            ["Console:Api"] = api.BaseAddress!.ToString(),
+            ["Console:PathBase"] = "/console",
+            ["ForwardedHeaders:TrustedNetworks:0"] = "127.0.0.1/32", // the test is the ingress controller
+        });
+        using var started = console.CreateClient(); // starts Kestrel, which sets the address clients use
+        // A client of its own: the factory's Kestrel clients follow redirects whatever their options say.
+        using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = console.ClientOptions.BaseAddress };
+
+        using var signInPage = await browser.SendAsync(Through("GET", "/console/signin"));
+        Assert.Equal(HttpStatusCode.OK, signInPage.StatusCode);
+        var html = await signInPage.Content.ReadAsStringAsync();
+        Assert.Contains("<base href=\"/console/\"", html, StringComparison.Ordinal);
+        var antiforgery = Assert.Single(signInPage.Headers.GetValues("Set-Cookie"));
+        AssertHardened(antiforgery, "__Secure-console-antiforgery");
+
+        using var signIn = Through("POST", "/console/signin");
+        signIn.Headers.Add("Cookie", antiforgery.Split(';')[0]);
+        signIn.Content = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "signin",
+            ["__RequestVerificationToken"] = FormToken().Match(html).Groups[1].Value,
+            ["Input.Email"] = admin.Email,
+            ["Input.Password"] = admin.Password,
+            ["Input.Domain"] = admin.Domain,
+        });
+        using var signedIn = await browser.SendAsync(signIn);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal("/console/", signedIn.Headers.Location?.AbsolutePath);
+        var session = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("__Secure-console=", StringComparison.Ordinal));
+        AssertHardened(session, "__Secure-console");
+
+        // Over plain HTTP (no proxy said https) the console refuses to hand out a form at all.
+        using var insecure = await browser.GetAsync("/console/signin");
+        Assert.NotEqual(HttpStatusCode.OK, insecure.StatusCode);
+        Assert.False(insecure.Headers.TryGetValues("Set-Cookie", out _));
+    }
+
+    private static HttpRequestMessage Through(string method, string path)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        return request;
+    }
+
+    private static void AssertHardened(string setCookie, string name)
+    {
+        var attributes = setCookie.Split(';', StringSplitOptions.TrimEntries).Skip(1).Select(a => a.ToLowerInvariant()).ToList();
+        Assert.StartsWith(name + "=", setCookie, StringComparison.Ordinal);
+        Assert.Contains("secure", attributes);
+        Assert.Contains("httponly", attributes);
+        Assert.Contains("samesite=strict", attributes);
+        Assert.Contains("path=/console", attributes);
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex FormToken();
+
+    private sealed class ConsoleFactory : WebApplicationFactory<Console::Program>
+    {
+        private readonly IReadOnlyDictionary<string, string?> _settings;
+
+        public ConsoleFactory(IReadOnlyDictionary<string, string?> settings)
+        {
+            _settings = settings;
+            UseKestrel(0);
+        }
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Production");
+            foreach (var (key, value) in _settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+    }
+}
