@@ -35,8 +35,20 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         await page.GetByLabel("Role").SelectOptionAsync("user");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
         Assert.Contains("grace was added", await StatusAsync(page), StringComparison.Ordinal);
-        Assert.Equal(1, await page.GetByRole(AriaRole.Row).Filter(new() { HasText = $"grace@{admin.Domain}" }).CountAsync());
+        var grace = page.GetByRole(AriaRole.Row).Filter(new() { HasText = $"grace@{admin.Domain}" });
+        Assert.Equal(1, await grace.CountAsync());
         await ConsoleBrowser.ScreenshotAsync(page, "users");
+        await grace.GetByRole(AriaRole.Button, new() { Name = "Make admin: grace" }).ClickAsync();
+        Assert.Contains("grace is now an admin", await StatusAsync(page), StringComparison.Ordinal);
+        await grace.GetByRole(AriaRole.Button, new() { Name = "Deactivate: grace" }).ClickAsync();
+        Assert.Contains("inactive", await grace.InnerTextAsync(), StringComparison.Ordinal);
+        using (var graceSignIn = await api.LoginAsync($"grace@{admin.Domain}", "grace's first password", admin.Domain))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, graceSignIn.StatusCode); // the API refuses a deactivated account
+        }
+
+        await grace.GetByRole(AriaRole.Button, new() { Name = "Reactivate: grace" }).ClickAsync();
+        Assert.Contains("active again", await StatusAsync(page), StringComparison.Ordinal);
 
         // A key with an allow-list and a limit, shown once, copied, then used against the gateway.
         await GoToAsync(page, "API keys");
@@ -83,6 +95,19 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         var rows = page.Locator("tbody tr");
         Assert.True(await rows.CountAsync() == 1, string.Join("\n", await rows.AllInnerTextsAsync()));
         Assert.Contains("admin", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+
+        // Deleting, after a confirmation: the user, then the key, which stops working at once.
+        await GoToAsync(page, "Users");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete: grace" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, delete grace" }).ClickAsync();
+        Assert.Contains("grace was deleted", await StatusAsync(page), StringComparison.Ordinal);
+        Assert.Equal(0, await page.GetByRole(AriaRole.Row).Filter(new() { HasText = $"grace@{admin.Domain}" }).CountAsync());
+        await GoToAsync(page, "API keys");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete: support bot" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, delete support bot" }).ClickAsync();
+        Assert.Contains("was deleted", await StatusAsync(page), StringComparison.Ordinal);
+        using var refused = await api.SendAsync(LlmCalls.OpenAiChat(key, model: "llama3"));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
     [Fact]
