@@ -23,6 +23,7 @@ if (!app.Environment.IsDevelopment())
 
 app.UseMiddleware<SecurityHeadersMiddleware>();
 app.UseAuthentication();
+app.UseMiddleware<LogScopeMiddleware>();
 app.UseAuthorization();
 app.UseAntiforgery();
 

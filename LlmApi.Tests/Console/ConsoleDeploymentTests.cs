@@ -38,7 +38,12 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         var antiforgery = Assert.Single(signInPage.Headers.GetValues("Set-Cookie"));
         AssertHardened(antiforgery, "__Secure-console-antiforgery");
 
-        using var signIn = Through("POST", "/console/signin");
+        // A page that needs a session sends the browser to sign in, and back there afterwards.
+        using var challenge = await browser.SendAsync(Through("GET", "/console/keys"));
+        Assert.Equal(HttpStatusCode.Redirect, challenge.StatusCode);
+        Assert.Equal("/console/signin?returnUrl=%2Fconsole%2Fkeys", challenge.Headers.Location?.PathAndQuery);
+
+        using var signIn = Through("POST", "/console/signin?returnUrl=%2Fconsole%2Fkeys");
         signIn.Headers.Add("Cookie", antiforgery.Split(';')[0]);
         signIn.Content = new FormUrlEncodedContent(new Dictionary<string, string>
         {
@@ -50,7 +55,7 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         });
         using var signedIn = await browser.SendAsync(signIn);
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
-        Assert.Equal("/console/", signedIn.Headers.Location?.AbsolutePath);
+        Assert.Equal("/console/keys", signedIn.Headers.Location?.AbsolutePath);
         var session = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("__Secure-console=", StringComparison.Ordinal));
         AssertHardened(session, "__Secure-console");
 
@@ -59,6 +64,17 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         Assert.NotEqual(HttpStatusCode.OK, insecure.StatusCode);
         Assert.False(insecure.Headers.TryGetValues("Set-Cookie", out _));
     }
+
+    [Theory]
+    [InlineData("/console/keys", "/console", "keys")]
+    [InlineData("/keys?x=1", "", "keys?x=1")]
+    [InlineData("//evil.example.com/keys", "/console", "")]
+    [InlineData("/\\evil.example.com", "", "")]
+    [InlineData("https://evil.example.com/", "", "")]
+    [InlineData("keys", "", "")]
+    [InlineData(null, "", "")]
+    public void After_sign_in_only_a_path_of_the_console_is_followed(string? returnUrl, string pathBase, string expected) =>
+        Assert.Equal(expected, Console::LlmApi.Web.Components.Pages.SignIn.LocalReturnUrl(returnUrl, new Microsoft.AspNetCore.Http.PathString(pathBase.Length == 0 ? null : pathBase)));
 
     private static HttpRequestMessage Through(string method, string path)
     {

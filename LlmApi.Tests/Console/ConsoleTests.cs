@@ -261,6 +261,15 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         await page.GotoAsync("account");
         Assert.Contains(email, await page.InnerTextAsync("main"), StringComparison.Ordinal);
 
+        await page.GetByLabel("Current password").FillAsync(ApiCalls.Password);
+        await page.GetByLabel("New password").FillAsync("a brand new passphrase");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
+        Assert.Contains("Your password was changed", await StatusAsync(page), StringComparison.Ordinal);
+        using (var oldPassword = await api.LoginAsync(email, ApiCalls.Password, admin.Domain))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, oldPassword.StatusCode);
+        }
+
         await page.GotoAsync("keys");
         Assert.Contains("not for your account", await page.InnerTextAsync("h1"), StringComparison.Ordinal);
     }
@@ -320,7 +329,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
     }
 
     [Fact]
-    public async Task Sign_in_works_with_the_keyboard_alone_and_every_field_has_a_label()
+    public async Task Sign_in_works_with_the_keyboard_alone_every_field_has_a_label_and_text_has_aa_contrast()
     {
         using var api = fixture.CreateApiClient();
         var admin = await api.RegisterAsync();
@@ -346,8 +355,33 @@ public sealed class ConsoleTests(AppHostFixture fixture)
                     .map(e => e.id || e.name)
                 """);
             Assert.True(unlabelled.Length == 0, $"{path}: fields without a label: {string.Join(", ", unlabelled)}");
+            var faint = await page.EvaluateAsync<string[]>(LowContrastText);
+            Assert.True(faint.Length == 0, $"{path}: text below WCAG AA contrast: {string.Join("; ", faint)}");
         }
     }
+
+    /// <summary>
+    /// Text whose colour against its background is below WCAG AA (4.5:1, or 3:1 for large text), as "text (ratio)".
+    /// The background is the nearest opaque one among the element and its ancestors.
+    /// </summary>
+    private const string LowContrastText = """
+        () => {
+          const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+          const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+          const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] === 1) return c; } return [255, 255, 255]; };
+          const found = [];
+          for (const e of document.querySelectorAll('body *')) {
+            const text = [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join(' ').trim();
+            const style = getComputedStyle(e);
+            if (!text || style.visibility === 'hidden' || e.closest('svg, .visually-hidden, .skip-link') || e.getClientRects().length === 0) continue;
+            const [a, b] = [lum(rgb(style.color)), lum(background(e))];
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && parseInt(style.fontWeight) >= 700);
+            if (ratio < (large ? 3 : 4.5)) found.push(`${text.slice(0, 40)} (${ratio.toFixed(2)})`);
+          }
+          return found;
+        }
+        """;
 
     private static async Task TabToNextFieldAsync(IPage page)
     {

@@ -52,6 +52,8 @@ internal sealed class ConsoleSession(IHttpContextAccessor accessor, TimeProvider
 
     public Guid? UserId => Guid.TryParse(User.FindFirstValue(Claims.UserId), out var id) ? id : null;
 
+    public Guid? TenantId => Guid.TryParse(User.FindFirstValue(Claims.TenantId), out var id) ? id : null;
+
     public string? TenantName => User.FindFirstValue(Claims.TenantName);
 
     public string? TenantDomain => User.FindFirstValue(Claims.TenantDomain);
