@@ -48,7 +48,14 @@ internal static class SignOutEndpoint
         {
             if (!session.IsOperator && http.User.Identity?.IsAuthenticated == true)
             {
-                await api.LogoutAsync();
+                try
+                {
+                    await api.LogoutAsync();
+                }
+                catch (SessionEndedException)
+                {
+                    // Ended already (elsewhere, or expired): signing out is what was asked, and it is done.
+                }
             }
 
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
