@@ -178,6 +178,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
 
         // Limits and reactivation from the tenant's page and the list.
         await operatorPage.GetByRole(AriaRole.Link, new() { Name = $"Limits: Tenant {admin.Domain[..8]}" }).ClickAsync();
+        await Assertions.Expect(operatorPage.GetByRole(AriaRole.Rowheader, new() { Name = "Changed by the operator" }).First).ToBeVisibleAsync(); // the suspension
         await operatorPage.GetByLabel("Requests per minute").FillAsync("600");
         await operatorPage.GetByRole(AriaRole.Button, new() { Name = "Save limits" }).ClickAsync();
         Assert.Contains("saved", await StatusAsync(operatorPage), StringComparison.Ordinal);

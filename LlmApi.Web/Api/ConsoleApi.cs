@@ -98,6 +98,9 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
     public Task<ApiResult<TenantPage>> TenantsAsync(string? cursor) =>
         SendAsync<TenantPage>(HttpMethod.Get, "/api/admin/tenants?limit=100" + Query("cursor", cursor), null);
 
+    public Task<ApiResult<AuditPage>> TenantAuditAsync(Guid tenantId) =>
+        SendAsync<AuditPage>(HttpMethod.Get, $"/api/admin/audit?tenantId={tenantId:D}&limit=20", null);
+
     public Task<ApiResult<TenantInfo>> UpdateTenantAsync(Guid tenantId, string? status, Limits? limits) =>
         SendAsync<TenantInfo>(HttpMethod.Patch, $"/api/admin/tenants/{tenantId:D}", new { status, limits });
 
