@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using LlmApi.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApi.Tests.Console;
 
@@ -59,10 +60,24 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         var session = Assert.Single(signedIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("__Secure-console=", StringComparison.Ordinal));
         AssertHardened(session, "__Secure-console");
 
+        // Signed in, a page of the tenant's keys, with the session cookie alone.
+        using var keysPage = Through("GET", "/console/keys");
+        keysPage.Headers.Add("Cookie", session.Split(';')[0]);
+        using var keys = await browser.SendAsync(keysPage);
+        Assert.Equal(HttpStatusCode.OK, keys.StatusCode);
+        Assert.Contains("Create a key", await keys.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         // Over plain HTTP (no proxy said https) the console refuses to hand out a form at all.
         using var insecure = await browser.GetAsync("/console/signin");
         Assert.NotEqual(HttpStatusCode.OK, insecure.StatusCode);
         Assert.False(insecure.Headers.TryGetValues("Set-Cookie", out _));
+
+        // Nothing secret in what the console logged, at any level: no password, no token, no cookie.
+        var logs = console.Logs.Lines.ToList();
+        Assert.NotEmpty(logs);
+        Assert.DoesNotContain(logs, line => line.Contains(admin.Password, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, line => line.Contains("eyJ", StringComparison.Ordinal)); // a JWT's first bytes
+        Assert.DoesNotContain(logs, line => line.Contains(session.Split(';')[0].Split('=', 2)[1][..20], StringComparison.Ordinal));
     }
 
     [Theory]
@@ -106,9 +121,12 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
             UseKestrel(0);
         }
 
+        public CapturedLogs Logs { get; } = new();
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Production");
+            builder.ConfigureServices(services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs));
             foreach (var (key, value) in _settings)
             {
                 builder.UseSetting(key, value);
