@@ -2,9 +2,6 @@ extern alias Console;
 
 using System.Text.RegularExpressions;
 using LlmApi.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApi.Tests.Console;
 
@@ -21,13 +18,13 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
     {
         using var api = fixture.CreateClient();
         var admin = await api.RegisterAsync();
-        await using var console = new ConsoleFactory(new Dictionary<string, string?>
+        await using var console = new ServiceFactory<Console::Program>(new Dictionary<string, string?>
         {
             ["ConnectionStrings:cache"] = fixture.Redis.ConnectionString,
             ["Console:Api"] = api.BaseAddress!.ToString(),
             ["Console:PathBase"] = "/console",
             ["ForwardedHeaders:TrustedNetworks:0"] = "127.0.0.1/32", // the test is the ingress controller
-        });
+        }, "Production");
         using var started = console.CreateClient(); // starts Kestrel, which sets the address clients use
         // A client of its own: the factory's Kestrel clients follow redirects whatever their options say.
         using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = console.ClientOptions.BaseAddress };
@@ -110,27 +107,4 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
     private static partial Regex FormToken();
-
-    private sealed class ConsoleFactory : WebApplicationFactory<Console::Program>
-    {
-        private readonly IReadOnlyDictionary<string, string?> _settings;
-
-        public ConsoleFactory(IReadOnlyDictionary<string, string?> settings)
-        {
-            _settings = settings;
-            UseKestrel(0);
-        }
-
-        public CapturedLogs Logs { get; } = new();
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Production");
-            builder.ConfigureServices(services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs));
-            foreach (var (key, value) in _settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        }
-    }
 }

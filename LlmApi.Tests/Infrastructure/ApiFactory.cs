@@ -6,16 +6,18 @@ using Microsoft.Extensions.Logging;
 namespace LlmApi.Tests.Infrastructure;
 
 /// <summary>
-/// One instance of the API in this process, served by Kestrel on a free loopback port (real HTTP), configured only
-/// through settings, as an operator would configure it.
+/// One instance of a service of the solution in this process, served by Kestrel on a free loopback port (real HTTP),
+/// configured only through settings, as an operator would configure it, in the given environment.
 /// </summary>
-public sealed class ApiFactory : WebApplicationFactory<Program>
+public class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPoint> where TEntryPoint : class
 {
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly string _environment;
 
-    public ApiFactory(IReadOnlyDictionary<string, string?> settings)
+    public ServiceFactory(IReadOnlyDictionary<string, string?> settings, string environment)
     {
         _settings = settings;
+        _environment = environment;
         UseKestrel(0);
     }
 
@@ -24,7 +26,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(_environment);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -33,3 +35,6 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
         builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Logs));
     }
 }
+
+/// <summary>The API (environment Testing).</summary>
+public sealed class ApiFactory(IReadOnlyDictionary<string, string?> settings) : ServiceFactory<Program>(settings, "Testing");
