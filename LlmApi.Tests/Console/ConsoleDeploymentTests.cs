@@ -14,17 +14,18 @@ namespace LlmApi.Tests.Console;
 public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
 {
     [Fact]
-    public async Task In_production_the_cookies_are_secure_strict_http_only_and_scoped_to_the_consoles_path()
+    public async Task In_production_the_cookies_are_secure_strict_http_only_scoped_to_the_consoles_path_and_outlive_a_restart()
     {
         using var api = fixture.CreateClient();
         var admin = await api.RegisterAsync();
-        await using var console = new ServiceFactory<Console::Program>(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:cache"] = fixture.Redis.ConnectionString,
             ["Console:Api"] = api.BaseAddress!.ToString(),
             ["Console:PathBase"] = "/console",
             ["ForwardedHeaders:TrustedNetworks:0"] = "127.0.0.1/32", // the test is the ingress controller
-        }, "Production");
+        };
+        await using var console = new ServiceFactory<Console::Program>(settings, "Production");
         using var started = console.CreateClient(); // starts Kestrel, which sets the address clients use
         // A client of its own: the factory's Kestrel clients follow redirects whatever their options say.
         using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = console.ClientOptions.BaseAddress };
@@ -58,11 +59,38 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         AssertHardened(session, "__Secure-console");
 
         // Signed in, a page of the tenant's keys, with the session cookie alone.
-        using var keysPage = Through("GET", "/console/keys");
-        keysPage.Headers.Add("Cookie", session.Split(';')[0]);
-        using var keys = await browser.SendAsync(keysPage);
-        Assert.Equal(HttpStatusCode.OK, keys.StatusCode);
-        Assert.Contains("Create a key", await keys.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await KeysPageAsync(browser, session));
+
+        // What makes that so: the key ring and the session are in Redis (a key ring on the machine's disk would also be
+        // shared by two consoles on one machine, but not by two pods), and the session there is encrypted.
+        var redis = fixture.Redis.Connection.GetDatabase();
+        Assert.True(await redis.ListLengthAsync("console:data-protection-keys") > 0);
+        var sessions = new List<string>();
+        foreach (var endpoint in fixture.Redis.Connection.GetEndPoints())
+        {
+            var server = fixture.Redis.Connection.GetServer(endpoint);
+            if (!server.IsReplica)
+            {
+                await foreach (var key in server.KeysAsync(pattern: "console:session:*"))
+                {
+                    sessions.Add(key.ToString());
+                }
+            }
+        }
+
+        var stored = await redis.StringGetAsync(Assert.Single(sessions));
+        Assert.DoesNotContain("eyJ", stored.ToString(), StringComparison.Ordinal);
+        Assert.True(await redis.KeyTimeToLiveAsync(sessions[0]) is { } lifetime && lifetime > TimeSpan.FromHours(3), "the session lasts as long as the token");
+
+        // A console that starts afresh (a restarted or a new replica: its own process state, the same Redis) reads the
+        // same cookie: the session and the keys that protect it are in Redis, not in a process.
+        await using (var restarted = new ServiceFactory<Console::Program>(settings, "Production"))
+        {
+            using var _ = restarted.CreateClient();
+            using var other = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = restarted.ClientOptions.BaseAddress };
+            Assert.NotEqual(console.ClientOptions.BaseAddress, other.BaseAddress);
+            Assert.Equal(HttpStatusCode.OK, await KeysPageAsync(other, session));
+        }
 
         // Over plain HTTP (no proxy said https) the console refuses to hand out a form at all.
         using var insecure = await browser.GetAsync("/console/signin");
@@ -87,6 +115,20 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
     [InlineData(null, "", "")]
     public void After_sign_in_only_a_path_of_the_console_is_followed(string? returnUrl, string pathBase, string expected) =>
         Assert.Equal(expected, Console::LlmApi.Web.Components.Pages.SignIn.LocalReturnUrl(returnUrl, new Microsoft.AspNetCore.Http.PathString(pathBase.Length == 0 ? null : pathBase)));
+
+    /// <summary>The keys page with only the session cookie: 200 and the page when signed in, a redirect when not.</summary>
+    private static async Task<HttpStatusCode> KeysPageAsync(HttpClient browser, string sessionCookie)
+    {
+        using var request = Through("GET", "/console/keys");
+        request.Headers.Add("Cookie", sessionCookie.Split(';')[0]);
+        using var response = await browser.SendAsync(request);
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            Assert.Contains("Create a key", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        return response.StatusCode;
+    }
 
     private static HttpRequestMessage Through(string method, string path)
     {

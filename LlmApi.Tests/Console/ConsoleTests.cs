@@ -276,7 +276,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
     }
 
     [Fact]
-    public async Task Tokens_stay_on_the_server_sessions_survive_replicas_and_restarts_and_forms_need_their_antiforgery_token()
+    public async Task Tokens_stay_on_the_server_any_replica_serves_a_session_and_forms_need_their_antiforgery_token()
     {
         using var api = fixture.CreateApiClient();
         var admin = await api.RegisterAsync();
@@ -303,17 +303,6 @@ public sealed class ConsoleTests(AppHostFixture fixture)
             await page.GotoAsync(i % 2 == 0 ? "keys" : "audit");
             Assert.DoesNotContain("/signin", page.Url, StringComparison.Ordinal);
         }
-
-        // Nor does restarting every replica sign anyone out: nothing of a session lives in a process.
-        Assert.Equal(AppHostFixture.ExpectedConsoleReplicas, fixture.ReplicaIds("console").Count);
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
-        {
-            await fixture.RestartReplicasAsync("console", timeout.Token);
-        }
-
-        await Eventually.MatchAsync(async () => (await page.GotoAsync("keys"))?.Status ?? 0, status => status == 200, TimeSpan.FromSeconds(90),
-            "a restarted console replica answers");
-        Assert.EndsWith("/keys", page.Url, StringComparison.Ordinal);
 
         // A form posted without its antiforgery token (as from another site's page) is refused, and nothing is created.
         var response = await page.APIRequest.PostAsync("keys", new() { Form = page.APIRequest.CreateFormData().Set("_handler", "create-key").Set("NewKey.Name", "forged") });

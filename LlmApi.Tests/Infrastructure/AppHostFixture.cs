@@ -63,52 +63,6 @@ public sealed class AppHostFixture : IAsyncLifetime
         Directory.Delete(_redisDirectory, recursive: true);
     }
 
-    /// <summary>The ids of a replicated resource's replicas (such as <c>console-abcd1234</c>), for commands to one of them.</summary>
-    public IReadOnlyCollection<string> ReplicaIds(string resourceName) => _replicaIds.GetValueOrDefault(resourceName) ?? [];
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyCollection<string>> _replicaIds = new(StringComparer.Ordinal);
-
-    /// <summary>Restarts every replica of a resource and waits until each has gone down and come back healthy.</summary>
-    public async Task RestartReplicasAsync(string resourceName, CancellationToken cancellationToken)
-    {
-        var replicas = ReplicaIds(resourceName).ToHashSet(StringComparer.Ordinal);
-        var down = new HashSet<string>(StringComparer.Ordinal);
-        var back = new HashSet<string>(StringComparer.Ordinal);
-        using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watching = Task.Run(async () =>
-        {
-            await foreach (var change in App.ResourceNotifications.WatchAsync(stopWatching.Token))
-            {
-                if (!replicas.Contains(change.ResourceId))
-                {
-                    continue;
-                }
-
-                if (change.Snapshot.HealthStatus != HealthStatus.Healthy || change.Snapshot.State?.Text != KnownResourceStates.Running)
-                {
-                    down.Add(change.ResourceId);
-                }
-                else if (down.Contains(change.ResourceId))
-                {
-                    back.Add(change.ResourceId);
-                }
-
-                if (back.Count == replicas.Count)
-                {
-                    return;
-                }
-            }
-        }, stopWatching.Token);
-
-        foreach (var replica in replicas)
-        {
-            var restart = await App.ResourceCommands.ExecuteCommandAsync(replica, KnownResourceCommands.RestartCommand, cancellationToken);
-            Assert.True(restart.Success, $"{replica}: {restart.Message}");
-        }
-
-        await watching;
-    }
-
     /// <summary>Waits until <paramref name="count"/> distinct replicas of a resource are healthy at once.</summary>
     public async Task WaitForHealthyReplicasAsync(string resourceName, int count, CancellationToken cancellationToken)
     {
@@ -131,7 +85,6 @@ public sealed class AppHostFixture : IAsyncLifetime
 
             if (healthy.Count >= count)
             {
-                _replicaIds[resourceName] = healthy.ToList();
                 return;
             }
         }
