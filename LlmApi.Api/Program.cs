@@ -17,7 +17,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.UseClientAddress(); // X-Forwarded-For only from ForwardedHeaders:TrustedNetworks
-app.UseMiddleware<ResponseHeadersMiddleware>();
+app.UseResponseHeaders(); // nosniff, no-store
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestCharsetMiddleware>();

@@ -34,6 +34,10 @@ public sealed partial class ConsoleDeploymentTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, signInPage.StatusCode);
         var html = await signInPage.Content.ReadAsStringAsync();
         Assert.Contains("<base href=\"/console/\"", html, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", signInPage.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Equal("DENY", signInPage.Headers.GetValues("X-Frame-Options").Single());
+        Assert.Equal("nosniff", signInPage.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Contains("no-store", signInPage.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
         var antiforgery = Assert.Single(signInPage.Headers.GetValues("Set-Cookie"));
         AssertHardened(antiforgery, "__Secure-console-antiforgery");
 

@@ -3,30 +3,6 @@ using Microsoft.Net.Http.Headers;
 namespace LlmApi.Api.Infrastructure;
 
 /// <summary>
-/// Headers every answer carries: <c>X-Content-Type-Options: nosniff</c>, and <c>Cache-Control: no-store</c> unless the
-/// endpoint chose otherwise. Answers carry tokens, keys and tenant data, none of which a cache should keep.
-/// (The <c>Server</c> header is switched off in Kestrel's options.)
-/// </summary>
-internal sealed class ResponseHeadersMiddleware(RequestDelegate next)
-{
-    public Task InvokeAsync(HttpContext context)
-    {
-        context.Response.OnStarting(static state =>
-        {
-            var headers = ((HttpContext)state).Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            if (!headers.ContainsKey(HeaderNames.CacheControl))
-            {
-                headers.CacheControl = "no-store";
-            }
-
-            return Task.CompletedTask;
-        }, context);
-        return next(context);
-    }
-}
-
-/// <summary>
 /// Refuses a request body declared in a character set other than UTF-8 (or with an empty or unknown one) with 415,
 /// before anything tries to decode it: JSON is UTF-8 (RFC 8259), and an unknown charset would otherwise surface as
 /// an exception from deep inside body binding.
