@@ -16,7 +16,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.UseClientAddress(); // X-Forwarded-For only from ForwardedHeaders:TrustedNetworks
+app.UseTrustedProxies(); // X-Forwarded-For only from ForwardedHeaders:TrustedNetworks (ServiceDefaults)
 app.UseResponseHeaders(); // nosniff, no-store
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -19,9 +19,6 @@ internal static class ClientAddress
 
     public static string Of(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
-    /// <summary>X-Forwarded-For only from <c>ForwardedHeaders:TrustedNetworks</c> (ServiceDefaults).</summary>
-    public static void UseClientAddress(this WebApplication app) => app.UseTrustedProxies();
-
     public static void AddClientAddress(this IHostApplicationBuilder builder)
     {
         builder.AddTrustedProxies();

@@ -27,7 +27,7 @@ internal sealed record AdmissionResult(UsageLease? Lease, LimitRefusal? Refusal,
 /// </summary>
 internal sealed record LimitUsage(
     long RequestsThisMinute, long TokensThisMinute, DateTimeOffset MinuteEnds,
-    long TokensUsedThisMonth, long TokensReservedThisMonth, DateTimeOffset MonthEnds, long InFlight);
+    string Month, long TokensUsedThisMonth, long TokensReservedThisMonth, DateTimeOffset MonthEnds, long InFlight);
 
 /// <summary>An admitted model call: what it reserved, to be settled when the call ends.</summary>
 internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, int ReservedTokens, string Minute, string Month);
@@ -186,7 +186,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         var (minuteEnds, monthEnds) = WindowEnds(now);
         var month = await budget;
         return new LimitUsage((long?)await requests ?? 0, (long?)await tokens ?? 0, minuteEnds,
-            (long?)month[0] ?? 0, (long?)month[1] ?? 0, monthEnds, await inFlight);
+            Month(now), (long?)month[0] ?? 0, (long?)month[1] ?? 0, monthEnds, await inFlight);
     }
 
     private static string Minute(DateTimeOffset now) => now.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture);

@@ -84,7 +84,7 @@ internal static class UsageApi
         var now = await limiter.ReadAsync(caller.TenantId);
         return TypedResults.Ok(new CurrentUsageResponse(caller.Tenant.Limits,
             new MinuteUsage(now.RequestsThisMinute, now.TokensThisMinute, now.MinuteEnds),
-            new MonthUsage(now.MonthEnds.AddMonths(-1).ToString("yyyy-MM", CultureInfo.InvariantCulture), now.TokensUsedThisMonth, now.TokensReservedThisMonth, now.MonthEnds),
+            new MonthUsage(now.Month, now.TokensUsedThisMonth, now.TokensReservedThisMonth, now.MonthEnds),
             now.InFlight));
     }
 
