@@ -58,3 +58,11 @@ public sealed record UpstreamInfo(string Name, string Provider, string State, in
 }
 
 public sealed record UpstreamHealth(string Status, IReadOnlyList<UpstreamInfo> Upstreams);
+
+/// <summary>A tenant's users and keys by id (not an API answer: gathered from two).</summary>
+public sealed record TenantNames(IReadOnlyDictionary<string, string> Users, IReadOnlyDictionary<string, string> Keys)
+{
+    /// <summary>Who an audit event names: users by name, keys as "key NAME".</summary>
+    public IReadOnlyDictionary<string, string> Actors() =>
+        Users.Concat(Keys.Select(k => KeyValuePair.Create(k.Key, "key " + k.Value))).ToDictionary(StringComparer.Ordinal);
+}

@@ -50,24 +50,20 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
 
     // A tenant's admin
 
-    public async Task<ApiResult<IReadOnlyList<UserInfo>>> UsersAsync()
+    public Task<ApiResult<IReadOnlyList<UserInfo>>> UsersAsync() =>
+        AllPagesAsync<UserPage, UserInfo>("/api/users?limit=100", page => (page.Users, page.NextCursor));
+
+    /// <summary>
+    /// The tenant's users and keys by id, to name them where usage and audit events give ids; either is empty when
+    /// it could not be read (an id is then shown as it is).
+    /// </summary>
+    public async Task<TenantNames> NamesAsync()
     {
-        var users = new List<UserInfo>();
-        string? cursor = null;
-        do
-        {
-            var page = await SendAsync<UserPage>(HttpMethod.Get, "/api/users?limit=100" + Query("cursor", cursor), null);
-            if (page.Error is { } error)
-            {
-                return error;
-            }
-
-            users.AddRange(page.Value!.Users);
-            cursor = page.Value.NextCursor;
-        }
-        while (cursor is not null && users.Count < 10_000);
-
-        return new(users, null);
+        var users = await UsersAsync();
+        var keys = await KeysAsync();
+        return new TenantNames(
+            (users.Value ?? []).ToDictionary(u => u.UserId.ToString("D"), u => u.Username, StringComparer.Ordinal),
+            (keys.Value?.Keys ?? []).ToDictionary(k => k.KeyId.ToString("D"), k => k.Name, StringComparer.Ordinal));
     }
 
     public Task<ApiResult<Unit>> CreateUserAsync(string username, string email, string password, string role) =>
@@ -95,8 +91,8 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
 
     // The operator
 
-    public Task<ApiResult<TenantPage>> TenantsAsync(string? cursor) =>
-        SendAsync<TenantPage>(HttpMethod.Get, "/api/admin/tenants?limit=100" + Query("cursor", cursor), null);
+    public Task<ApiResult<IReadOnlyList<TenantInfo>>> TenantsAsync() =>
+        AllPagesAsync<TenantPage, TenantInfo>("/api/admin/tenants?limit=100", page => (page.Tenants, page.NextCursor));
 
     public Task<ApiResult<AuditPage>> TenantAuditAsync(Guid tenantId) =>
         SendAsync<AuditPage>(HttpMethod.Get, $"/api/admin/audit?tenantId={tenantId:D}&limit=20", null);
@@ -121,6 +117,31 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
         var status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "down";
         return new(new UpstreamHealth(status, upstreams), null);
     }
+
+    /// <summary>Every item of a list the API gives in pages (up to <see cref="MaxListed"/>), or the first page's error.</summary>
+    private async Task<ApiResult<IReadOnlyList<TItem>>> AllPagesAsync<TPage, TItem>(string path, Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> read)
+    {
+        var all = new List<TItem>();
+        string? cursor = null;
+        do
+        {
+            var page = await SendAsync<TPage>(HttpMethod.Get, path + Query("cursor", cursor), null);
+            if (page.Error is { } error)
+            {
+                return error;
+            }
+
+            var (items, next) = read(page.Value!);
+            all.AddRange(items);
+            cursor = next;
+        }
+        while (cursor is not null && all.Count < MaxListed);
+
+        return new(all, null);
+    }
+
+    /// <summary>How many users or tenants a page of the console lists at most.</summary>
+    private const int MaxListed = 10_000;
 
     private static string Query(string name, string? value) =>
         string.IsNullOrEmpty(value) ? string.Empty : $"&{name}={Uri.EscapeDataString(value)}";
