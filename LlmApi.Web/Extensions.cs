@@ -11,9 +11,6 @@ namespace LlmApi.Web;
 
 internal static class Extensions
 {
-    /// <summary>Redis key of the data protection key ring every replica shares.</summary>
-    public static readonly RedisKey DataProtectionKeys = "console:data-protection-keys";
-
     public static void AddConsoleServices(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ConsoleOptions>().BindConfiguration(ConsoleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -33,7 +30,7 @@ internal static class Extensions
         // and a restart signs nobody out.
         builder.Services.AddDataProtection().SetApplicationName("LlmApi.Console");
         builder.Services.AddOptions<KeyManagementOptions>().Configure<IConnectionMultiplexer>((options, redis) =>
-            options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), DataProtectionKeys));
+            options.XmlRepository = new RedisXmlRepository(() => redis.GetDatabase(), ConsoleKeys.DataProtection));
 
         // Cookies are Secure: behind the Ingress every request arrives over TLS (X-Forwarded-Proto from a trusted proxy).
         // Only a local run (Development: the AppHost serves plain HTTP on localhost) sends them over HTTP too.

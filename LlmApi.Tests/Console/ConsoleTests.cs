@@ -13,7 +13,8 @@ namespace LlmApi.Tests.Console;
 [Collection(SharedAppHost.Name)]
 public sealed class ConsoleTests(AppHostFixture fixture)
 {
-    private static readonly PageGetByRoleOptions Exact = new() { Exact = true };
+    /// <summary>"Name" alone, not "Username" or "Name or domain".</summary>
+    private static readonly PageGetByLabelOptions ExactLabel = new() { Exact = true };
 
     [Fact]
     public async Task An_admin_adds_a_user_creates_a_key_uses_it_and_sees_the_call_in_usage_and_the_audit_trail()
@@ -52,7 +53,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
 
         // A key with an allow-list and a limit, shown once, copied, then used against the gateway.
         await GoToAsync(page, "API keys");
-        await page.GetByLabel("Name", Exact.ToLabel()).FillAsync("support bot");
+        await page.GetByLabel("Name", ExactLabel).FillAsync("support bot");
         await page.GetByLabel("Models it may use").FillAsync("llama3, mistral");
         await page.GetByLabel("Requests per minute").FillAsync("100");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
@@ -232,7 +233,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         // A key above the tenant's limit.
         await api.SetTenantLimitsAsync(fixture.OperatorKey, admin.TenantId, new { requestsPerMinute = 10 });
         await page.GotoAsync("keys");
-        await page.GetByLabel("Name", Exact.ToLabel()).FillAsync("greedy");
+        await page.GetByLabel("Name", ExactLabel).FillAsync("greedy");
         await page.GetByLabel("Requests per minute").FillAsync("11");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
         Assert.Contains("cannot exceed", await AlertAsync(page), StringComparison.Ordinal);
@@ -392,9 +393,4 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         var width = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth");
         Assert.True(width <= page.ViewportSize!.Width, $"{page.Url} is {width} px wide on a {page.ViewportSize.Width} px screen");
     }
-}
-
-internal static class PlaywrightOptions
-{
-    public static PageGetByLabelOptions ToLabel(this PageGetByRoleOptions options) => new() { Exact = options.Exact };
 }

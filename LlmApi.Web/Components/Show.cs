@@ -15,6 +15,4 @@ internal static class Show
     public static string Used(long used, long? limit) => limit is { } l and > 0
         ? $"{Number(used)} of {Number(l)} ({Math.Min(999, used * 100 / l)}%)"
         : $"{Number(used)} (no limit)";
-
-    public static int Percent(long used, long? limit) => limit is { } l and > 0 ? (int)Math.Clamp(used * 100 / l, 0, 100) : 0;
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using LlmApi.Web.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace LlmApi.Web.Session;
 
@@ -104,9 +105,7 @@ internal sealed class ConsoleSession(IHttpContextAccessor accessor, TimeProvider
 
         try
         {
-            var payload = parts[1].Replace('-', '+').Replace('_', '/');
-            payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
-            using var json = JsonDocument.Parse(Convert.FromBase64String(payload));
+            using var json = JsonDocument.Parse(WebEncoders.Base64UrlDecode(parts[1]));
             return json.RootElement.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds)
                 ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                 : null;

@@ -16,12 +16,10 @@ internal sealed class OneTimeSecrets(IConnectionMultiplexer redis, IDataProtecti
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("LlmApi.Console.OneTimeSecrets");
 
-    private static RedisKey Key(string id) => "console:once:" + id;
-
     public async Task<string> KeepAsync(string owner, string secret)
     {
         var id = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(24));
-        await redis.GetDatabase().StringSetAsync(Key(id), _protector.Protect(owner + "\n" + secret), Lifetime);
+        await redis.GetDatabase().StringSetAsync(ConsoleKeys.OneTimeSecret(id), _protector.Protect(owner + "\n" + secret), Lifetime);
         return id;
     }
 
@@ -33,7 +31,7 @@ internal sealed class OneTimeSecrets(IConnectionMultiplexer redis, IDataProtecti
             return null;
         }
 
-        var value = await redis.GetDatabase().StringGetDeleteAsync(Key(id));
+        var value = await redis.GetDatabase().StringGetDeleteAsync(ConsoleKeys.OneTimeSecret(id));
         if (value.IsNull)
         {
             return null;

@@ -17,8 +17,6 @@ internal sealed class RedisTicketStore(IConnectionMultiplexer redis, IDataProtec
 {
     private readonly IDataProtector _protector = dataProtection.CreateProtector("LlmApi.Console.SessionTickets");
 
-    private static RedisKey Key(string id) => "console:session:" + id;
-
     public async Task<string> StoreAsync(AuthenticationTicket ticket)
     {
         var id = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
@@ -36,12 +34,12 @@ internal sealed class RedisTicketStore(IConnectionMultiplexer redis, IDataProtec
         }
 
         var value = _protector.Protect(TicketSerializer.Default.Serialize(ticket));
-        await redis.GetDatabase().StringSetAsync(Key(key), value, lifetime);
+        await redis.GetDatabase().StringSetAsync(ConsoleKeys.Session(key), value, lifetime);
     }
 
     public async Task<AuthenticationTicket?> RetrieveAsync(string key)
     {
-        var value = await redis.GetDatabase().StringGetAsync(Key(key));
+        var value = await redis.GetDatabase().StringGetAsync(ConsoleKeys.Session(key));
         if (value.IsNull)
         {
             return null;
@@ -57,5 +55,5 @@ internal sealed class RedisTicketStore(IConnectionMultiplexer redis, IDataProtec
         }
     }
 
-    public Task RemoveAsync(string key) => redis.GetDatabase().KeyDeleteAsync(Key(key));
+    public Task RemoveAsync(string key) => redis.GetDatabase().KeyDeleteAsync(ConsoleKeys.Session(key));
 }
