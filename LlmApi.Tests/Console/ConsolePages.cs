@@ -13,7 +13,7 @@ internal static partial class ConsolePages
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByLabel("Organisation domain").FillAsync(domain);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        await ArrivedAsync(page, url => !url.Contains("/signin", StringComparison.Ordinal));
     }
 
     public static async Task SignInAsOperatorAsync(IPage page, string key)
@@ -21,8 +21,15 @@ internal static partial class ConsolePages
         await page.GotoAsync("signin/operator");
         await page.GetByLabel("Operator key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(OperatorHome());
+        await ArrivedAsync(page, url => OperatorHome().IsMatch(url));
     }
+
+    /// <summary>
+    /// Waits until the browser shows a page whose address matches, its document parsed: not for the page's load event,
+    /// which once took more than 30 s to come on a busy CI machine although the page was there.
+    /// </summary>
+    public static Task ArrivedAsync(IPage page, Func<string, bool> url) =>
+        page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.DOMContentLoaded });
 
     /// <summary>Follows a link of the main navigation.</summary>
     public static async Task GoToAsync(IPage page, string link)

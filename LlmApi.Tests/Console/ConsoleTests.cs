@@ -92,9 +92,9 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         await ConsoleBrowser.ScreenshotAsync(page, "audit");
         await page.GetByLabel("Action").SelectOptionAsync("key.created");
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("action=key.created", StringComparison.Ordinal));
+        await ArrivedAsync(page, url => url.Contains("action=key.created", StringComparison.Ordinal));
         var rows = page.Locator("tbody tr");
-        Assert.True(await rows.CountAsync() == 1, string.Join("\n", await rows.AllInnerTextsAsync()));
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
         Assert.Contains("admin", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
 
         // Deleting, after a confirmation: the user, then the key, which stops working at once.
@@ -313,7 +313,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
 
         // Signing out ends the API session too: the token the console held no longer works.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal));
+        await ArrivedAsync(page, url => url.Contains("/signin", StringComparison.Ordinal));
         using var sessions = await api.SendAsync(HttpMethod.Get, "/api/auth/sessions", admin.Token);
         var list = (await sessions.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessions");
         Assert.Equal(1, list.GetArrayLength()); // only the registration's session is left
@@ -335,7 +335,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         }
 
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+        await ArrivedAsync(page, url => !url.Contains("/signin", StringComparison.Ordinal));
 
         foreach (var path in new[] { "", "users", "keys", "usage", "audit", "account" })
         {
