@@ -13,7 +13,7 @@ internal static partial class ConsolePages
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByLabel("Organisation domain").FillAsync(domain);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await ArrivedAsync(page, url => !url.Contains("/signin", StringComparison.Ordinal));
+        await SignedInAsync(page);
     }
 
     public static async Task SignInAsOperatorAsync(IPage page, string key)
@@ -21,15 +21,16 @@ internal static partial class ConsolePages
         await page.GotoAsync("signin/operator");
         await page.GetByLabel("Operator key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await ArrivedAsync(page, url => OperatorHome().IsMatch(url));
+        await SignedInAsync(page);
+        await Assertions.Expect(page).ToHaveURLAsync(OperatorHome());
     }
 
     /// <summary>
-    /// Waits until the browser shows a page whose address matches, its document parsed: not for the page's load event,
-    /// which once took more than 30 s to come on a busy CI machine although the page was there.
+    /// Waits for the page a sign-in leads to: its header's "Sign out". Waits go by what the page shows, never by the
+    /// browser's load events, which on a busy run once came more than 30 s after the page was there.
     /// </summary>
-    public static Task ArrivedAsync(IPage page, Func<string, bool> url) =>
-        page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+    public static Task SignedInAsync(IPage page) =>
+        Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
 
     /// <summary>Follows a link of the main navigation.</summary>
     public static async Task GoToAsync(IPage page, string link)

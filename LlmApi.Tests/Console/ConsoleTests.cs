@@ -25,7 +25,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         var page = await browser.NewPersonAsync();
 
         await SignInAsync(page, admin.Email, admin.Password, admin.Domain);
-        Assert.Contains("Getting started", await page.InnerTextAsync("main"), StringComparison.Ordinal);
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Getting started");
         await ConsoleBrowser.ScreenshotAsync(page, "overview-first-sign-in");
 
         // A user, added from the form.
@@ -92,7 +92,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         await ConsoleBrowser.ScreenshotAsync(page, "audit");
         await page.GetByLabel("Action").SelectOptionAsync("key.created");
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        await ArrivedAsync(page, url => url.Contains("action=key.created", StringComparison.Ordinal));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("action=key\\.created"));
         var rows = page.Locator("tbody tr");
         await Assertions.Expect(rows).ToHaveCountAsync(1);
         Assert.Contains("admin", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
@@ -313,7 +313,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
 
         // Signing out ends the API session too: the token the console held no longer works.
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await ArrivedAsync(page, url => url.Contains("/signin", StringComparison.Ordinal));
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/signin"));
         using var sessions = await api.SendAsync(HttpMethod.Get, "/api/auth/sessions", admin.Token);
         var list = (await sessions.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessions");
         Assert.Equal(1, list.GetArrayLength()); // only the registration's session is left
@@ -335,7 +335,7 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         }
 
         await page.Keyboard.PressAsync("Enter");
-        await ArrivedAsync(page, url => !url.Contains("/signin", StringComparison.Ordinal));
+        await SignedInAsync(page);
 
         foreach (var path in new[] { "", "users", "keys", "usage", "audit", "account" })
         {

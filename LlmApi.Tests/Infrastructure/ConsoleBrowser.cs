@@ -22,6 +22,8 @@ public sealed class ConsoleBrowser : IAsyncDisposable
 
     public static async Task<ConsoleBrowser> LaunchAsync(Uri baseUrl)
     {
+        // Every wait is for something the page shows; on a machine running the whole suite at once that can take a while.
+        Assertions.SetDefaultExpectTimeout(30_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
