@@ -8,11 +8,12 @@ namespace LlmApi.Api.Auth;
 
 /// <summary>
 /// Decides, for a token whose signature, issuer, audience and lifetime already passed, whether it still grants
-/// access: its session is live, its user exists and is active, its tenant is active. Three reads pipelined in one
-/// batch make one Redis round trip per request (the original made three sequential ones); all three keys lie in the
-/// tenant's hash slot, so on Redis Cluster they go to one node. They return the user and tenant whole, so handlers
-/// need not read them again. (A Lua script doing the same was measured slower on the client side.) State lives in Redis only,
-/// so a logout or suspension on one replica holds on every replica at once.
+/// access: its session is live, its user exists and is active, its tenant is active. The reads are pipelined in one
+/// batch, one Redis round trip per request (the original made three sequential ones); all keys lie in the tenant's
+/// hash slot, so on Redis Cluster they go to one node. Handlers get the user and tenant whole, so they need not read
+/// them again: a user or tenant this replica parsed before (<see cref="AccessCache"/>) costs only its revision,
+/// status and role (HMGET); one it has not, or one that changed since, is read whole. State lives in Redis only, so
+/// a logout, deactivation, suspension or demotion on one replica holds on every replica at the next request.
 /// </summary>
 /// <remarks>
 /// A session is live while its id is in the user's session set. Every path that ends a session (logout, logout-all,
@@ -20,8 +21,11 @@ namespace LlmApi.Api.Auth;
 /// and writes <c>token:blacklist:{jti}</c>, so the set answers for both. A session that merely expires leaves its
 /// id behind, but its token expires at the same moment and fails validation before this check.
 /// </remarks>
-internal sealed class AccessValidator(IConnectionMultiplexer redis)
+internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache cache)
 {
+    private static readonly RedisValue[] UserState = [User.Fields.Revision, User.Fields.Status, User.Fields.Role];
+    private static readonly RedisValue[] TenantState = [Tenant.Fields.Revision, Tenant.Fields.Status];
+
     public async Task<string?> ValidateAsync(ClaimsPrincipal principal, Caller caller)
     {
         if (!Guid.TryParse(principal.FindFirstValue(ApiClaims.TenantId), out var tenantId) ||
@@ -32,19 +36,38 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis)
             return "The token lacks required claims.";
         }
 
+        var userKey = RedisKeys.User(tenantId, userId);
+        var tenantKey = RedisKeys.Tenant(tenantId);
+        var knownUser = cache.FindUser(userId) is { Value.TenantId: var userTenant } remembered && userTenant == tenantId ? remembered : null;
+        var knownTenant = cache.FindTenant(tenantId);
+
         var batch = redis.GetDatabase().CreateBatch();
-        var tenantRead = batch.HashGetAllAsync(RedisKeys.Tenant(tenantId));
-        var userRead = batch.HashGetAllAsync(RedisKeys.User(tenantId, userId));
         var sessionLive = batch.SetContainsAsync(RedisKeys.UserSessions(tenantId, userId), sessionId.ToString("D"));
+        var userRead = knownUser is null ? batch.HashGetAllAsync(userKey) : null;
+        var userState = knownUser is null ? null : batch.HashGetAsync(userKey, UserState);
+        var tenantRead = knownTenant is null ? batch.HashGetAllAsync(tenantKey) : null;
+        var tenantState = knownTenant is null ? null : batch.HashGetAsync(tenantKey, TenantState);
         batch.Execute();
-        await Task.WhenAll(tenantRead, userRead, sessionLive);
+        await Task.WhenAll(sessionLive, (Task?)userRead ?? userState!, (Task?)tenantRead ?? tenantState!);
 
         if (!await sessionLive)
         {
             return "The session has ended; sign in again.";
         }
 
-        var user = User.FromHash(await userRead);
+        // A remembered record stands while its revision, status and role read as remembered; otherwise it is read whole.
+        var user = userState is null ? cache.ReadUser(await userRead!) : Current(knownUser!, await userState);
+        var tenant = tenantState is null ? cache.ReadTenant(await tenantRead!) : Current(knownTenant!, await tenantState);
+        if (user is null || tenant is null)
+        {
+            var reread = redis.GetDatabase().CreateBatch();
+            var userAgain = user is null ? reread.HashGetAllAsync(userKey) : null;
+            var tenantAgain = tenant is null ? reread.HashGetAllAsync(tenantKey) : null;
+            reread.Execute();
+            user ??= cache.ReadUser(await userAgain!);
+            tenant ??= cache.ReadTenant(await tenantAgain!);
+        }
+
         if (user is null)
         {
             return "The user no longer exists.";
@@ -55,24 +78,48 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis)
             return "The user is inactive.";
         }
 
-        var tenant = Tenant.FromHash(await tenantRead);
         if (tenant is null || tenant.Status != TenantStatus.Active)
         {
             return "The tenant is not active.";
         }
 
         // The role is read from Redis, not trusted from the token: a demotion takes effect on the next request.
-        if (principal.Identity is ClaimsIdentity identity)
+        var role = User.RoleValue(user.Role);
+        if (principal.Identity is ClaimsIdentity identity && !HoldsOnly(identity, role))
         {
             foreach (var stale in identity.FindAll(ApiClaims.Role).ToList())
             {
                 identity.RemoveClaim(stale);
             }
 
-            identity.AddClaim(new Claim(ApiClaims.Role, User.RoleValue(user.Role)));
+            identity.AddClaim(new Claim(ApiClaims.Role, role));
         }
 
         caller.Set(user, tenant, sessionId, tokenId);
         return null;
     }
+
+    private static bool HoldsOnly(ClaimsIdentity identity, string role)
+    {
+        var roles = 0;
+        foreach (var claim in identity.FindAll(ApiClaims.Role))
+        {
+            if (claim.Value != role || ++roles > 1)
+            {
+                return false;
+            }
+        }
+
+        return roles == 1;
+    }
+
+    /// <summary>The remembered user when revision, status and role read [revision, status, role] as remembered, else null.</summary>
+    private static User? Current(Revised<User> known, RedisValue[] state) =>
+        state[0] == known.Revision && state[1] == User.StatusValue(known.Value.Status) && state[2] == User.RoleValue(known.Value.Role)
+            ? known.Value
+            : null;
+
+    /// <summary>The remembered tenant when revision and status read [revision, status] as remembered, else null.</summary>
+    private static Tenant? Current(Revised<Tenant> known, RedisValue[] state) =>
+        state[0] == known.Revision && state[1] == Tenant.StatusValue(known.Value.Status) ? known.Value : null;
 }

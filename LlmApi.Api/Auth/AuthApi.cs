@@ -133,8 +133,8 @@ internal static partial class AuthApi
 
     /// <summary>Changes the caller's password and ends every other session of theirs.</summary>
     internal static async Task<Results<Ok<EndedSessionsResponse>, ProblemHttpResult>> ChangePasswordAsync(
-        ChangePasswordRequest request, Caller caller, SessionStore sessions, PasswordHasher passwords, AttemptThrottle throttle,
-        AuditLog audit, TimeProvider clock, HttpContext http, ILogger<Caller> logger)
+        ChangePasswordRequest request, Caller caller, UserStore users, SessionStore sessions, PasswordHasher passwords,
+        AttemptThrottle throttle, AuditLog audit, TimeProvider clock, HttpContext http, ILogger<Caller> logger)
     {
         var subject = caller.UserId.ToString("D");
         if (await throttle.LockedForAsync(ThrottleScope.PasswordChange, subject) is { Ticks: > 0 } wait)
@@ -142,7 +142,14 @@ internal static partial class AuthApi
             return Problems.TooManyRequests(http, wait, "Too many wrong current passwords; password changes are locked for a while.");
         }
 
-        if (!await passwords.VerifyAsync(request.CurrentPassword, caller.User.PasswordHash, http.RequestAborted))
+        // The stored hash itself, not the copy the access check may have remembered (AccessCache): this is the one
+        // check in which the hash decides, and it must see one reset in Redis by any means.
+        if (await users.GetAsync(caller.TenantId, caller.UserId) is not { } stored)
+        {
+            return Problems.NotFound("The user");
+        }
+
+        if (!await passwords.VerifyAsync(request.CurrentPassword, stored.PasswordHash, http.RequestAborted))
         {
             await throttle.FailedAsync(ThrottleScope.PasswordChange, subject);
             await audit.RecordAsync(caller.TenantId, AuditActions.PasswordChangeFailed, AuditActor.Of(caller), http, "user", subject, "failure");

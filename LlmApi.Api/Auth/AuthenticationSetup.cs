@@ -36,6 +36,7 @@ internal static class AuthenticationSetup
         builder.Services.AddSingleton<AttemptThrottle>();
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<PasswordHasher>();
+        builder.Services.AddSingleton<AccessCache>();
         builder.Services.AddSingleton<AccessValidator>();
         builder.Services.AddScoped<Caller>();
 

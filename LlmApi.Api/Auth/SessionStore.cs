@@ -80,6 +80,7 @@ internal sealed class SessionStore(IConnectionMultiplexer redis, Microsoft.Exten
     private const string ChangePasswordScript = SessionScripts.EndSessionFunction + $$"""
         if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
         redis.call('HSET', KEYS[1], '{{User.Fields.PasswordHash}}', ARGV[4], '{{User.Fields.UpdatedAt}}', ARGV[5])
+        redis.call('HINCRBY', KEYS[1], '{{User.Fields.Revision}}', 1)
         return end_all_sessions(KEYS[2], ARGV[3])
         """;
 

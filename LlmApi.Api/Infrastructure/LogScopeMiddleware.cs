@@ -16,15 +16,16 @@ internal sealed class LogScopeMiddleware(RequestDelegate next, ILogger<LogScopeM
             return;
         }
 
-        var scope = new Dictionary<string, object> { ["TenantId"] = caller.TenantId };
+        // The scope's fields as a list (what logging providers enumerate), not a dictionary built per request.
+        var scope = new List<KeyValuePair<string, object>>(2) { new("TenantId", caller.TenantId) };
         if (caller.UserOrNull is { } user)
         {
-            scope["UserId"] = user.UserId;
+            scope.Add(new("UserId", user.UserId));
         }
 
         if (caller.Key is { } key)
         {
-            scope["ApiKeyId"] = key.KeyId;
+            scope.Add(new("ApiKeyId", key.KeyId));
         }
 
         using (logger.BeginScope(scope))

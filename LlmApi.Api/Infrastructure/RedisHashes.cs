@@ -3,9 +3,37 @@ using StackExchange.Redis;
 
 namespace LlmApi.Api.Infrastructure;
 
+/// <summary>How an enum's values are stored: their names in lower case, made once (they are compared on every request).</summary>
+internal static class StoredValues<T> where T : struct, Enum
+{
+    private static readonly Dictionary<T, string> Values = Enum.GetValues<T>().ToDictionary(v => v, v => v.ToString().ToLowerInvariant());
+
+    public static string Of(T value) => Values.TryGetValue(value, out var stored) ? stored : value.ToString().ToLowerInvariant();
+}
+
 /// <summary>Reading and writing the fields of Redis hashes in one invariant format.</summary>
 internal static class RedisHashes
 {
+    /// <summary>
+    /// The field of a user's or tenant's hash that every script writing that hash increments: a replica that parsed the
+    /// record at one revision knows it is still current while the field reads the same (see <see cref="Auth.AccessCache"/>).
+    /// </summary>
+    public const string Revision = "rev";
+
+    /// <summary>The revision stored in a hash read whole, or null for a record written before revisions existed.</summary>
+    public static long? RevisionOf(HashEntry[] entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.Name == Revision)
+            {
+                return entry.Value.TryParse(out long revision) ? revision : null;
+            }
+        }
+
+        return null;
+    }
+
     public static Dictionary<string, string> ToDictionary(HashEntry[] entries) =>
         entries.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
 

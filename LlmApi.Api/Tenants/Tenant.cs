@@ -32,6 +32,7 @@ internal sealed record Tenant(
         public const string Limits = "limits";
         public const string CreatedAt = "createdAt";
         public const string UpdatedAt = "updatedAt";
+        public const string Revision = RedisHashes.Revision;
     }
 
     public HashEntry[] ToHashEntries() =>
@@ -65,7 +66,7 @@ internal sealed record Tenant(
             RedisHashes.ParseTime(f.Get(Fields.UpdatedAt)));
     }
 
-    public static string StatusValue(TenantStatus status) => status.ToString().ToLowerInvariant();
+    public static string StatusValue(TenantStatus status) => StoredValues<TenantStatus>.Of(status);
 
     public TenantSummary ToSummary() => new(TenantId, Name, Domain);
 

@@ -56,7 +56,7 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
         return 0
         """;
 
-    private const string WriteTenantScript = """
+    private const string WriteTenantScript = $$"""
         local i = 4
         local function hset(key)
           local n = tonumber(ARGV[i])
@@ -65,6 +65,8 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
         end
         hset(KEYS[1])
         hset(KEYS[2])
+        redis.call('HINCRBY', KEYS[1], '{{Tenant.Fields.Revision}}', 1)
+        redis.call('HINCRBY', KEYS[2], '{{User.Fields.Revision}}', 1)
         redis.call('SET', KEYS[3], ARGV[1])
         redis.call('ZADD', KEYS[4], 0, ARGV[1])
         redis.call('SADD', KEYS[5], ARGV[1])
@@ -147,9 +149,10 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
     private Task StepAsync(RegistrationStep step) => Interruption?.Invoke(step) ?? Task.CompletedTask;
 
     // Writes fields only to a tenant that exists, so a concurrent removal cannot leave a partial hash behind.
-    private const string UpdateScript = """
+    private const string UpdateScript = $$"""
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         redis.call('HSET', KEYS[1], unpack(ARGV))
+        redis.call('HINCRBY', KEYS[1], '{{Tenant.Fields.Revision}}', 1)
         return 1
         """;
 

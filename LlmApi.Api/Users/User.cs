@@ -38,6 +38,7 @@ internal sealed record User(
         public const string PasswordHash = "passwordHash";
         public const string CreatedAt = "createdAt";
         public const string UpdatedAt = "updatedAt";
+        public const string Revision = RedisHashes.Revision;
     }
 
     public bool IsActiveAdmin => Role == UserRole.Admin && Status == UserStatus.Active;
@@ -75,9 +76,9 @@ internal sealed record User(
             RedisHashes.ParseTime(f.Get(Fields.UpdatedAt)));
     }
 
-    public static string RoleValue(UserRole role) => role.ToString().ToLowerInvariant();
+    public static string RoleValue(UserRole role) => StoredValues<UserRole>.Of(role);
 
-    public static string StatusValue(UserStatus status) => status.ToString().ToLowerInvariant();
+    public static string StatusValue(UserStatus status) => StoredValues<UserStatus>.Of(status);
 
     public UserResponse ToResponse() => new(UserId, TenantId, Username, Email, Role, Status, CreatedAt, UpdatedAt);
 }

@@ -38,10 +38,11 @@ internal sealed class UserStore(IConnectionMultiplexer redis)
 
     // Invariant: the email index, the user hash, the tenant's user index and its admin set change together, and an
     // email is claimed with SET NX, so two concurrent creations of one email cannot both succeed.
-    private const string CreateScript = """
+    private const string CreateScript = $$"""
         if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
         local n = tonumber(ARGV[3])
         redis.call('HSET', KEYS[2], unpack(ARGV, 4, 3 + n))
+        redis.call('HINCRBY', KEYS[2], '{{User.Fields.Revision}}', 1)
         redis.call('ZADD', KEYS[3], 0, ARGV[1])
         if ARGV[2] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
         return 1
@@ -68,6 +69,7 @@ internal sealed class UserStore(IConnectionMultiplexer redis)
         if was_admin and not is_admin and redis.call('SCARD', KEYS[2]) <= 1 then return -2 end
         redis.call('HSET', KEYS[1], '{{User.Fields.Role}}', role, '{{User.Fields.Status}}', status, '{{User.Fields.UpdatedAt}}', ARGV[5])
         if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], '{{User.Fields.Username}}', ARGV[2]) end
+        redis.call('HINCRBY', KEYS[1], '{{User.Fields.Revision}}', 1)
         if is_admin then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
         return 1
         """;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlmApi.Tests.Infrastructure;
+using LlmApi.Tests.Llm;
 
 namespace LlmApi.Tests.Auth;
 
@@ -101,5 +102,89 @@ public class SessionTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, oldLogin.StatusCode);
         using var newLogin = await client.LoginAsync(account.Email, "a brand new secret", account.Domain);
         Assert.Equal(HttpStatusCode.OK, newLogin.StatusCode);
+    }
+
+    // A replica remembers the users and tenants it has parsed (AccessCache): whatever changes them on another replica
+    // shows on its next request, and what decides access is read from Redis each time.
+    [Fact]
+    public async Task Changes_made_on_one_replica_show_at_once_on_another_that_has_the_records_in_memory()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        var member = await client.CreateMemberAsync(admin);
+        var before = await MeAsync(replica, member.Token);
+        Assert.Equal("member", before.GetProperty("user").GetProperty("username").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, $"/api/users/{member.UserId}", admin.Token, new { username = "renamed" }));
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, "/api/tenant", admin.Token,
+            new { name = "Renamed Org", settings = new { theme = "dark" } }));
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 7 });
+
+        var after = await MeAsync(replica, member.Token);
+        Assert.Equal("renamed", after.GetProperty("user").GetProperty("username").GetString());
+        Assert.Equal("Renamed Org", after.GetProperty("tenant").GetProperty("name").GetString());
+        Assert.Equal("dark", after.GetProperty("tenant").GetProperty("settings").GetProperty("theme").GetString());
+        Assert.Equal(7, after.GetProperty("tenant").GetProperty("limits").GetProperty("requestsPerMinute").GetInt32());
+
+        // Promotion and demotion decide the next request on the other replica.
+        Assert.Equal(HttpStatusCode.Forbidden, await replica.StatusAsync(HttpMethod.Get, "/api/users", member.Token));
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, $"/api/users/{member.UserId}", admin.Token, new { role = "admin" }));
+        Assert.Equal(HttpStatusCode.OK, await replica.StatusAsync(HttpMethod.Get, "/api/users", member.Token));
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, $"/api/users/{member.UserId}", admin.Token, new { role = "user" }));
+        Assert.Equal(HttpStatusCode.Forbidden, await replica.StatusAsync(HttpMethod.Get, "/api/users", member.Token));
+
+        // A password changed on one replica is the one the other checks (the change needs the current password).
+        var change = new { currentPassword = ApiCalls.Password, newPassword = "another long secret" };
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Post, "/api/auth/password", member.Token, change));
+        Assert.Equal(HttpStatusCode.Forbidden, await replica.StatusAsync(HttpMethod.Post, "/api/auth/password", member.Token, change));
+
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, $"/api/users/{member.UserId}", admin.Token, new { status = "inactive" }));
+        using var inactive = await replica.SendAsync(HttpMethod.Get, "/api/auth/me", member.Token);
+        Assert.Equal("The user is inactive.", (await inactive.AssertProblemAsync(HttpStatusCode.Unauthorized)).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_status_or_role_edited_in_redis_by_hand_decides_the_next_request_though_the_record_is_in_memory()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/users", admin.Token));
+        var db = fixture.Redis.Database;
+        var user = $"tenant:{{{admin.TenantId}}}:user:{{{admin.UserId}}}";
+        var tenant = $"tenant:{{{admin.TenantId}}}";
+
+        // Written without the revision that API writes increment.
+        await db.HashSetAsync(user, "role", "user");
+        Assert.Equal(HttpStatusCode.Forbidden, await client.StatusAsync(HttpMethod.Get, "/api/users", admin.Token));
+        await db.HashSetAsync(user, "role", "admin");
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/users", admin.Token));
+
+        await db.HashSetAsync(user, "status", "inactive");
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", admin.Token));
+        await db.HashSetAsync(user, "status", "active");
+        await db.HashSetAsync(tenant, "status", "suspended");
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", admin.Token));
+        await db.HashSetAsync(tenant, "status", "active");
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", admin.Token));
+
+        // Records from before revisions existed are read whole on every request, never remembered.
+        await db.HashDeleteAsync(user, "rev");
+        await db.HashDeleteAsync(tenant, "rev");
+        Assert.Equal("admin", (await MeAsync(client, admin.Token)).GetProperty("user").GetProperty("role").GetString());
+        await db.HashSetAsync(user, "username", "handedited");
+        Assert.Equal("handedited", (await MeAsync(client, admin.Token)).GetProperty("user").GetProperty("username").GetString());
+
+        // A deleted user is gone at once.
+        await db.KeyDeleteAsync(user);
+        using var deleted = await client.SendAsync(HttpMethod.Get, "/api/auth/me", admin.Token);
+        Assert.Equal("The user no longer exists.", (await deleted.AssertProblemAsync(HttpStatusCode.Unauthorized)).GetProperty("detail").GetString());
+    }
+
+    private static async Task<JsonElement> MeAsync(HttpClient client, string token)
+    {
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/auth/me", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 }
