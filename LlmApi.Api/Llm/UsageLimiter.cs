@@ -125,6 +125,9 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         return 1
         """;
 
+    private static readonly RedisScript Admit = new(AdmitScript);
+    private static readonly RedisScript Settle = new(SettleScript);
+
     /// <summary>How long a lease may hold a concurrency slot if its replica never settles it.</summary>
     public static readonly TimeSpan LeaseLifetime = TimeSpan.FromMinutes(15);
 
@@ -140,7 +143,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         var (nextMinute, nextMonth) = WindowEnds(now);
 
         using var span = Span("admit");
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AdmitScript,
+        var result = (RedisResult[])(await Admit.EvaluateAsync(redis.GetDatabase(),
             [.. Keys(lease), RedisKeys.Tenant(lease.TenantId), RedisKeys.ApiKey(lease.TenantId, lease.KeyId ?? Guid.Empty)],
         [
             caller.Key is null ? "0" : "1", caller.KeyCheckPending ? "1" : "0", caller.Key?.SecretHash ?? string.Empty,
@@ -170,7 +173,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
             .. (meteringDimensions ?? []).Select(d => (RedisValue)d),
         ];
         using var span = Span("settle");
-        await redis.GetDatabase().ScriptEvaluateAsync(SettleScript, [.. Keys(lease), RedisKeys.Usage(lease.TenantId, day)], args);
+        await Settle.EvaluateAsync(redis.GetDatabase(), [.. Keys(lease), RedisKeys.Usage(lease.TenantId, day)], args);
     }
 
     /// <summary>The tenant's counters now, read in one round trip (all in the tenant's hash slot).</summary>

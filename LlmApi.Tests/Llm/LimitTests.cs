@@ -129,4 +129,33 @@ public class LimitTests(ApiFixture fixture)
         Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Post, "/v1/chat/completions", admin.Token,
             new { model = "llama3", messages = LlmCalls.Messages() }));
     }
+
+    // The limiter's scripts run by their SHA-1; a Redis that does not have them (restarted, failed over, flushed)
+    // answers NOSCRIPT having run nothing, and the call is admitted and settled with the script's text instead.
+    [Fact]
+    public async Task Calls_are_admitted_and_settled_after_redis_forgets_its_scripts()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 1000 });
+        using (var first = await client.SendAsync(LlmCalls.OpenAiChat(admin.Token)))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        foreach (var server in fixture.Redis.Connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            await server.ScriptFlushAsync();
+        }
+
+        using (var second = await client.SendAsync(LlmCalls.OpenAiChat(admin.Token)))
+        {
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        }
+
+        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var counters = await fixture.Redis.Database.HashGetAllAsync($"tenant:{{{admin.TenantId}}}:limit:budget:{month}");
+        Assert.Equal(2 * (FakeUpstream.PromptTokens + FakeUpstream.Pieces.Length), (long)counters.Single(c => c.Name == "used").Value);
+        Assert.Equal(0, (long)counters.Single(c => c.Name == "reserved").Value);
+    }
 }
