@@ -28,10 +28,7 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
 
     public async Task<string?> ValidateAsync(ClaimsPrincipal principal, Caller caller)
     {
-        if (!Guid.TryParse(principal.FindFirstValue(ApiClaims.TenantId), out var tenantId) ||
-            !Guid.TryParse(principal.FindFirstValue(ApiClaims.Subject), out var userId) ||
-            !Guid.TryParse(principal.FindFirstValue(ApiClaims.SessionId), out var sessionId) ||
-            principal.FindFirstValue(ApiClaims.TokenId) is not { Length: > 0 } tokenId)
+        if (Claims.Of(principal) is not { TenantId: var tenantId, UserId: var userId, SessionId: var sessionId, TokenId: var tokenId })
         {
             return "The token lacks required claims.";
         }
@@ -102,9 +99,9 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
     private static bool HoldsOnly(ClaimsIdentity identity, string role)
     {
         var roles = 0;
-        foreach (var claim in identity.FindAll(ApiClaims.Role))
+        foreach (var claim in identity.Claims)
         {
-            if (claim.Value != role || ++roles > 1)
+            if (string.Equals(claim.Type, ApiClaims.Role, StringComparison.OrdinalIgnoreCase) && (claim.Value != role || ++roles > 1))
             {
                 return false;
             }
@@ -113,13 +110,41 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
         return roles == 1;
     }
 
+    /// <summary>The claims the check needs, read in one pass over the token's (FindFirst allocates a predicate per call).</summary>
+    private sealed record Claims(Guid TenantId, Guid UserId, Guid SessionId, string TokenId)
+    {
+        public static Claims? Of(ClaimsPrincipal principal)
+        {
+            string? tenant = null, subject = null, session = null, token = null;
+            foreach (var claim in principal.Claims)
+            {
+                switch (claim.Type)
+                {
+                    case ApiClaims.TenantId: tenant ??= claim.Value; break;
+                    case ApiClaims.Subject: subject ??= claim.Value; break;
+                    case ApiClaims.SessionId: session ??= claim.Value; break;
+                    case ApiClaims.TokenId: token ??= claim.Value; break;
+                }
+            }
+
+            return Guid.TryParse(tenant, out var tenantId) && Guid.TryParse(subject, out var userId) &&
+                   Guid.TryParse(session, out var sessionId) && token is { Length: > 0 }
+                ? new Claims(tenantId, userId, sessionId, token)
+                : null;
+        }
+    }
+
     /// <summary>The remembered user when revision, status and role read [revision, status, role] as remembered, else null.</summary>
     private static User? Current(Revised<User> known, RedisValue[] state) =>
-        state[0] == known.Revision && state[1] == User.StatusValue(known.Value.Status) && state[2] == User.RoleValue(known.Value.Role)
+        state[0] == known.Revision && Reads(state[1], User.StatusValue(known.Value.Status)) && Reads(state[2], User.RoleValue(known.Value.Role))
             ? known.Value
             : null;
 
     /// <summary>The remembered tenant when revision and status read [revision, status] as remembered, else null.</summary>
     private static Tenant? Current(Revised<Tenant> known, RedisValue[] state) =>
-        state[0] == known.Revision && state[1] == Tenant.StatusValue(known.Value.Status) ? known.Value : null;
+        state[0] == known.Revision && Reads(state[1], Tenant.StatusValue(known.Value.Status)) ? known.Value : null;
+
+    /// <summary>Whether a field read from Redis holds <paramref name="expected"/> (ASCII), compared without decoding it.</summary>
+    private static bool Reads(RedisValue field, string expected) =>
+        !field.IsNull && System.Text.Ascii.Equals(((ReadOnlyMemory<byte>)field).Span, expected);
 }

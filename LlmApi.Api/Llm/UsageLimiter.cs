@@ -29,8 +29,11 @@ internal sealed record LimitUsage(
     long RequestsThisMinute, long TokensThisMinute, DateTimeOffset MinuteEnds,
     string Month, long TokensUsedThisMonth, long TokensReservedThisMonth, DateTimeOffset MonthEnds, long InFlight);
 
-/// <summary>An admitted model call: what it reserved, to be settled when the call ends.</summary>
-internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, int ReservedTokens, string Minute, string Month);
+/// <summary>
+/// An admitted model call: what it reserved, to be settled when the call ends, and the counters it reserved in
+/// (settled in those, even when the call ends in the next minute or month).
+/// </summary>
+internal sealed record UsageLease(Guid TenantId, Guid? KeyId, string LeaseId, int ReservedTokens, RedisKey[] Counters);
 
 /// <summary>
 /// Rate limits, concurrency caps and monthly token budgets of tenants and keys, enforced by Lua in Redis so that all
@@ -139,12 +142,13 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     public async Task<AdmissionResult> AdmitAsync(Caller caller, int reservedTokens)
     {
         var now = clock.GetUtcNow();
-        var lease = new UsageLease(caller.TenantId, caller.Key?.KeyId, Guid.NewGuid().ToString("N"), reservedTokens, Minute(now), Month(now));
+        var keyId = caller.Key?.KeyId;
+        var lease = new UsageLease(caller.TenantId, keyId, Guid.NewGuid().ToString("N"), reservedTokens, Counters(caller.TenantId, keyId, Minute(now), Month(now)));
         var (nextMinute, nextMonth) = WindowEnds(now);
 
         using var span = Span("admit");
         var result = (RedisResult[])(await Admit.EvaluateAsync(redis.GetDatabase(),
-            [.. Keys(lease), RedisKeys.Tenant(lease.TenantId), RedisKeys.ApiKey(lease.TenantId, lease.KeyId ?? Guid.Empty)],
+            [.. lease.Counters, RedisKeys.Tenant(lease.TenantId), RedisKeys.ApiKey(lease.TenantId, keyId ?? Guid.Empty)],
         [
             caller.Key is null ? "0" : "1", caller.KeyCheckPending ? "1" : "0", caller.Key?.SecretHash ?? string.Empty,
             reservedTokens, lease.LeaseId, now.ToUnixTimeMilliseconds(), (now + LeaseLifetime).ToUnixTimeMilliseconds(),
@@ -173,7 +177,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
             .. (meteringDimensions ?? []).Select(d => (RedisValue)d),
         ];
         using var span = Span("settle");
-        await Settle.EvaluateAsync(redis.GetDatabase(), [.. Keys(lease), RedisKeys.Usage(lease.TenantId, day)], args);
+        await Settle.EvaluateAsync(redis.GetDatabase(), [.. lease.Counters, RedisKeys.Usage(lease.TenantId, day)], args);
     }
 
     /// <summary>The tenant's counters now, read in one round trip (all in the tenant's hash slot).</summary>
@@ -214,19 +218,18 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         return span;
     }
 
-    private static RedisKey[] Keys(UsageLease lease)
+    private static RedisKey[] Counters(Guid tenantId, Guid? keyId, string minute, string month)
     {
-        var keyId = lease.KeyId ?? Guid.Empty;
+        var key = keyId ?? Guid.Empty;
         return
         [
-            RedisKeys.Limit(lease.TenantId, null, "rpm:" + lease.Minute),
-            RedisKeys.Limit(lease.TenantId, null, "tpm:" + lease.Minute),
-            RedisKeys.Limit(lease.TenantId, null, "budget:" + lease.Month),
-            RedisKeys.Limit(lease.TenantId, null, "inflight"),
-            RedisKeys.Limit(lease.TenantId, keyId, "rpm:" + lease.Minute),
-            RedisKeys.Limit(lease.TenantId, keyId, "tpm:" + lease.Minute),
-            RedisKeys.Limit(lease.TenantId, keyId, "budget:" + lease.Month),
+            RedisKeys.Limit(tenantId, null, "rpm:" + minute),
+            RedisKeys.Limit(tenantId, null, "tpm:" + minute),
+            RedisKeys.Limit(tenantId, null, "budget:" + month),
+            RedisKeys.Limit(tenantId, null, "inflight"),
+            RedisKeys.Limit(tenantId, key, "rpm:" + minute),
+            RedisKeys.Limit(tenantId, key, "tpm:" + minute),
+            RedisKeys.Limit(tenantId, key, "budget:" + month),
         ];
     }
-
 }
