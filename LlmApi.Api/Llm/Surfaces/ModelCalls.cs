@@ -19,7 +19,10 @@ internal static class ModelCalls
     public static RouteHandlerBuilder MapModelCall(this IEndpointRouteBuilder routes, string pattern, ClientApi api, bool streamByDefault) =>
         routes.MapPost(pattern, (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
                 HandleAsync(api, body, caller, gateway, options, http, streamByDefault))
-            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes), KeyCheckedAtAdmission.Instance);
+            .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes), KeyCheckedAtAdmission.Instance)
+            // RequestReader checks the body field by field; the framework's validation filter has nothing to check
+            // here (a JsonObject and services) and would only cost every call a pass over the parameters.
+            .DisableValidation();
 
     public static async Task<IResult> HandleAsync(
         ClientApi api, JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http,

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Net;
 using Polly;
@@ -28,11 +29,18 @@ internal enum UpstreamState
 internal sealed class Upstream
 {
     private readonly CircuitBreakerStateProvider _circuit = new();
+    private readonly ConcurrentDictionary<string, Uri> _addresses = new(StringComparer.Ordinal);
     private readonly CircuitBreakerManualControl _control = new();
     private FrozenDictionary<string, string> _discovered = FrozenDictionary<string, string>.Empty;
     private int _inFlight;
     private int _failedProbes;
     private long _ejectedUntil;
+
+    /// <summary>
+    /// The address of <paramref name="path"/> (one of the few the gateway calls) under the upstream's base address,
+    /// made once per path rather than parsed into a new <see cref="Uri"/> on every call.
+    /// </summary>
+    public Uri Address(string path) => _addresses.GetOrAdd(path, static (p, baseUri) => new Uri(baseUri, p), Definition.BaseUri);
 
     public Upstream(UpstreamDefinition definition, LlmOptions options, ILogger logger)
     {

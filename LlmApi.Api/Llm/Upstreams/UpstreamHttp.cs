@@ -15,7 +15,7 @@ internal sealed class UpstreamHttp(IHttpClientFactory factory)
 
     public async Task<HttpResponseMessage> SendAsync(Upstream upstream, HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, new Uri(upstream.Definition.BaseUri, path));
+        using var request = new HttpRequestMessage(method, upstream.Address(path));
         if (upstream.Definition.Key is { } key)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
