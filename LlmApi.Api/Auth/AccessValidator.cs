@@ -28,7 +28,7 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
 
     public async Task<string?> ValidateAsync(ClaimsPrincipal principal, Caller caller)
     {
-        if (Claims.Of(principal) is not { TenantId: var tenantId, UserId: var userId, SessionId: var sessionId, TokenId: var tokenId })
+        if (TokenClaims.Of(principal) is not { TenantId: var tenantId, UserId: var userId, SessionId: var sessionId, TokenId: var tokenId })
         {
             return "The token lacks required claims.";
         }
@@ -111,9 +111,9 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
     }
 
     /// <summary>The claims the check needs, read in one pass over the token's (FindFirst allocates a predicate per call).</summary>
-    private sealed record Claims(Guid TenantId, Guid UserId, Guid SessionId, string TokenId)
+    private sealed record TokenClaims(Guid TenantId, Guid UserId, Guid SessionId, string TokenId)
     {
-        public static Claims? Of(ClaimsPrincipal principal)
+        public static TokenClaims? Of(ClaimsPrincipal principal)
         {
             string? tenant = null, subject = null, session = null, token = null;
             foreach (var claim in principal.Claims)
@@ -129,7 +129,7 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
 
             return Guid.TryParse(tenant, out var tenantId) && Guid.TryParse(subject, out var userId) &&
                    Guid.TryParse(session, out var sessionId) && token is { Length: > 0 }
-                ? new Claims(tenantId, userId, sessionId, token)
+                ? new TokenClaims(tenantId, userId, sessionId, token)
                 : null;
         }
     }
