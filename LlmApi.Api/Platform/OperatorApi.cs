@@ -35,6 +35,7 @@ internal static partial class OperatorApi
             .AddEndpointFilter<OperatorKeyFilter>()
             .WithMetadata(OperatorOnly.Instance);
         admin.MapGet("/", ListAsync);
+        admin.MapGet("/{tenantId:guid}", GetAsync);
         admin.MapPatch("/{tenantId:guid}", UpdateAsync);
         return app;
     }
@@ -49,6 +50,9 @@ internal static partial class OperatorApi
         var (page, next, total) = await tenants.ListAsync(after, pageSize);
         return TypedResults.Ok(new TenantListResponse(page.Select(t => t.ToResponse()).ToList(), page.Count, total, next));
     }
+
+    internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetAsync(Guid tenantId, TenantStore tenants) =>
+        await tenants.GetAsync(tenantId) is { } tenant ? TypedResults.Ok(tenant.ToResponse()) : Problems.NotFound("The tenant");
 
     internal static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> UpdateAsync(
         Guid tenantId, UpdateTenantRequestByOperator request, TenantStore tenants, AuditLog audit, TimeProvider clock, HttpContext http,

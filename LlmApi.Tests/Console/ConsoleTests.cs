@@ -194,6 +194,9 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         await GoToAsync(operatorPage, "Upstreams");
         Assert.Contains("local", await operatorPage.InnerTextAsync("table"), StringComparison.Ordinal);
         await ConsoleBrowser.ScreenshotAsync(operatorPage, "operator-upstreams");
+
+        await operatorPage.GotoAsync($"operator/tenants/{Guid.NewGuid()}");
+        Assert.Contains("The tenant was not found.", await AlertAsync(operatorPage), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,25 @@ public class OperatorTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Operator_reads_one_tenant_by_id_and_nobody_else_can()
+    {
+        using var client = fixture.CreateClient();
+        var registered = await client.RegisterAsync();
+
+        using var response = await client.SendAsync(OperatorRequest(HttpMethod.Get, $"/api/admin/tenants/{registered.TenantId}"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var tenant = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(registered.TenantId, tenant.GetProperty("tenantId").GetGuid());
+        Assert.Equal(registered.Domain, tenant.GetProperty("domain").GetString());
+
+        using var unknown = await client.SendAsync(OperatorRequest(HttpMethod.Get, $"/api/admin/tenants/{Guid.NewGuid()}"));
+        await unknown.AssertProblemAsync(HttpStatusCode.NotFound);
+        using var wrongKey = await client.SendAsync(OperatorRequest(HttpMethod.Get, $"/api/admin/tenants/{registered.TenantId}", key: "not-the-operator-key-at-all"));
+        await wrongKey.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, $"/api/admin/tenants/{registered.TenantId}", registered.Token));
+    }
+
+    [Fact]
     public async Task Operator_lists_tenants_page_by_page()
     {
         using var client = fixture.CreateClient();

@@ -94,6 +94,9 @@ internal sealed partial class ConsoleApi(HttpClient http, ConsoleSession session
     public Task<ApiResult<IReadOnlyList<TenantInfo>>> TenantsAsync() =>
         AllPagesAsync<TenantPage, TenantInfo>("/api/admin/tenants?limit=100", page => (page.Tenants, page.NextCursor));
 
+    public Task<ApiResult<TenantInfo>> TenantAsync(Guid tenantId) =>
+        SendAsync<TenantInfo>(HttpMethod.Get, $"/api/admin/tenants/{tenantId:D}", null);
+
     public Task<ApiResult<AuditPage>> TenantAuditAsync(Guid tenantId) =>
         SendAsync<AuditPage>(HttpMethod.Get, $"/api/admin/audit?tenantId={tenantId:D}&limit=20", null);
 
