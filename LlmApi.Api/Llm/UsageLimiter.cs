@@ -184,16 +184,18 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     public async Task<LimitUsage> ReadAsync(Guid tenantId)
     {
         var now = clock.GetUtcNow();
+        var month = Month(now);
+        var (rpm, tpm, budget) = Window(tenantId, null, Minute(now), month);
         var batch = redis.GetDatabase().CreateBatch();
-        var requests = batch.StringGetAsync(RedisKeys.Limit(tenantId, null, "rpm:" + Minute(now)));
-        var tokens = batch.StringGetAsync(RedisKeys.Limit(tenantId, null, "tpm:" + Minute(now)));
-        var budget = batch.HashGetAsync(RedisKeys.Limit(tenantId, null, "budget:" + Month(now)), ["used", "reserved"]);
-        var inFlight = batch.SortedSetLengthAsync(RedisKeys.Limit(tenantId, null, "inflight"), now.ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
+        var requests = batch.StringGetAsync(rpm);
+        var tokens = batch.StringGetAsync(tpm);
+        var spent = batch.HashGetAsync(budget, ["used", "reserved"]);
+        var inFlight = batch.SortedSetLengthAsync(InFlight(tenantId), now.ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
         batch.Execute();
         var (minuteEnds, monthEnds) = WindowEnds(now);
-        var month = await budget;
+        var used = await spent;
         return new LimitUsage((long?)await requests ?? 0, (long?)await tokens ?? 0, minuteEnds,
-            Month(now), (long?)month[0] ?? 0, (long?)month[1] ?? 0, monthEnds, await inFlight);
+            month, (long?)used[0] ?? 0, (long?)used[1] ?? 0, monthEnds, await inFlight);
     }
 
     private static string Minute(DateTimeOffset now) => now.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture);
@@ -218,18 +220,17 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         return span;
     }
 
+    /// <summary>The seven counters a call reserves in, in the order the scripts' KEYS name them (the key's with an empty id when there is none).</summary>
     private static RedisKey[] Counters(Guid tenantId, Guid? keyId, string minute, string month)
     {
-        var key = keyId ?? Guid.Empty;
-        return
-        [
-            RedisKeys.Limit(tenantId, null, "rpm:" + minute),
-            RedisKeys.Limit(tenantId, null, "tpm:" + minute),
-            RedisKeys.Limit(tenantId, null, "budget:" + month),
-            RedisKeys.Limit(tenantId, null, "inflight"),
-            RedisKeys.Limit(tenantId, key, "rpm:" + minute),
-            RedisKeys.Limit(tenantId, key, "tpm:" + minute),
-            RedisKeys.Limit(tenantId, key, "budget:" + month),
-        ];
+        var (rpm, tpm, budget) = Window(tenantId, null, minute, month);
+        var (keyRpm, keyTpm, keyBudget) = Window(tenantId, keyId ?? Guid.Empty, minute, month);
+        return [rpm, tpm, budget, InFlight(tenantId), keyRpm, keyTpm, keyBudget];
     }
+
+    /// <summary>The tenant's (<paramref name="keyId"/> null) or one key's requests and tokens this minute and budget this month.</summary>
+    private static (RedisKey Rpm, RedisKey Tpm, RedisKey Budget) Window(Guid tenantId, Guid? keyId, string minute, string month) =>
+        (RedisKeys.Limit(tenantId, keyId, "rpm:" + minute), RedisKeys.Limit(tenantId, keyId, "tpm:" + minute), RedisKeys.Limit(tenantId, keyId, "budget:" + month));
+
+    private static RedisKey InFlight(Guid tenantId) => RedisKeys.Limit(tenantId, null, "inflight");
 }
