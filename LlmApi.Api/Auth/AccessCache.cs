@@ -32,31 +32,21 @@ internal sealed class AccessCache : IDisposable
     public Revised<Tenant>? FindTenant(Guid tenantId) => _tenants.TryGetValue(tenantId, out Revised<Tenant>? tenant) ? tenant : null;
 
     /// <summary>Parses a user's whole hash, remembering it when it carries a revision; null when there is no such user.</summary>
-    public User? ReadUser(HashEntry[] hash)
-    {
-        var user = User.FromHash(hash);
-        if (user is not null && RedisHashes.RevisionOf(hash) is { } revision)
-        {
-            Remember(_users, user.UserId, new Revised<User>(revision, user));
-        }
-
-        return user;
-    }
+    public User? ReadUser(HashEntry[] hash) => Read(_users, User.FromHash(hash), hash, user => user.UserId);
 
     /// <summary>Parses a tenant's whole hash, remembering it when it carries a revision; null when there is no such tenant.</summary>
-    public Tenant? ReadTenant(HashEntry[] hash)
+    public Tenant? ReadTenant(HashEntry[] hash) => Read(_tenants, Tenant.FromHash(hash), hash, tenant => tenant.TenantId);
+
+    private static T? Read<T>(MemoryCache cache, T? record, HashEntry[] hash, Func<T, Guid> id)
+        where T : class
     {
-        var tenant = Tenant.FromHash(hash);
-        if (tenant is not null && RedisHashes.RevisionOf(hash) is { } revision)
+        if (record is not null && RedisHashes.RevisionOf(hash) is { } revision)
         {
-            Remember(_tenants, tenant.TenantId, new Revised<Tenant>(revision, tenant));
+            cache.Set(id(record), new Revised<T>(revision, record), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = MaxAge });
         }
 
-        return tenant;
+        return record;
     }
-
-    private static void Remember<T>(MemoryCache cache, Guid id, Revised<T> record) =>
-        cache.Set(id, record, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = MaxAge });
 
     public void Dispose()
     {
