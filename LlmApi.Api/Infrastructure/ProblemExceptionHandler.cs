@@ -83,7 +83,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     // instead?"), which tell a client nothing and a attacker how the service is built.
     private static string DetailFor(BadHttpRequestException bad) => bad switch
     {
-        { InnerException: MalformedTextException text } => text.Message,
+        { InnerException: RefusedJsonException refused } => refused.Message,
         { InnerException: System.Text.Json.JsonException json } when json.Message.Contains("could not be converted", StringComparison.Ordinal) =>
             $"The value at {json.Path ?? "$"} has the wrong type or format.",
         { InnerException: System.Text.Json.JsonException json } =>

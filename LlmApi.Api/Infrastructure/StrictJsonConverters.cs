@@ -7,7 +7,8 @@ namespace LlmApi.Api.Infrastructure;
 /// <summary>
 /// Converters that refuse text which is not well-formed Unicode (see <see cref="UnicodeText"/>) in every JSON body the
 /// API binds: typed requests (their strings), free-form settings (<see cref="JsonElement"/>) and model requests
-/// (<see cref="JsonObject"/>). A refusal is a <see cref="JsonException"/>, which binding turns into a 400.
+/// (<see cref="JsonObject"/>); the last two also refuse an object that names a member twice (see <see cref="JsonInput"/>).
+/// A refusal is a <see cref="JsonException"/>, which binding turns into a 400.
 /// </summary>
 internal static class StrictJsonConverters
 {
@@ -46,7 +47,8 @@ internal static class StrictJsonConverters
         public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             var element = JsonElement.ParseValue(ref reader);
-            return UnicodeText.FirstMalformed(element) is { } path ? throw UnicodeText.Malformed(path) : element;
+            JsonInput.Check(element);
+            return element;
         }
 
         public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options) => value.WriteTo(writer);
@@ -62,7 +64,8 @@ internal static class StrictJsonConverters
                 throw new JsonException("The request body must be a JSON object.");
             }
 
-            return UnicodeText.FirstMalformed(element) is { } path ? throw UnicodeText.Malformed(path) : JsonObject.Create(element);
+            JsonInput.Check(element);
+            return JsonObject.Create(element);
         }
 
         public override void Write(Utf8JsonWriter writer, JsonObject value, JsonSerializerOptions options) => value.WriteTo(writer, options);

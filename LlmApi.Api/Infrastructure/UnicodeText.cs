@@ -47,62 +47,15 @@ internal static class UnicodeText
     }
 
     /// <summary>The JSON path of the first string or member name in <paramref name="element"/> that is not well-formed, or null.</summary>
-    public static string? FirstMalformed(JsonElement element, string path = "$")
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                return IsWellFormedString(element) ? null : path;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    var member = $"{path}.{property.Name}";
-                    if (!IsWellFormed(property.Name))
-                    {
-                        return path;
-                    }
-
-                    if (FirstMalformed(property.Value, member) is { } found)
-                    {
-                        return found;
-                    }
-                }
-
-                return null;
-            case JsonValueKind.Array:
-                var index = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    if (FirstMalformed(item, $"{path}[{index++}]") is { } found)
-                    {
-                        return found;
-                    }
-                }
-
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static bool IsWellFormedString(JsonElement element)
-    {
-        try
-        {
-            return IsWellFormed(element.GetString());
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // bytes that are not UTF-8 cannot even be read as text
-        }
-    }
+    public static string? FirstMalformed(JsonElement element) =>
+        JsonInput.Find(element, duplicates: false) is { } fault ? "$" + fault.Path : null;
 
     /// <param name="within">Where inside the value being read, as a path from it (<c>$.note</c>); the reader adds where the value is.</param>
     public static MalformedTextException Malformed(string within = "$") => new(within);
 }
 
 /// <summary>Text in a request body that is not well-formed Unicode; its message is written for the API's users.</summary>
-internal sealed class MalformedTextException(string within) : JsonException
+internal sealed class MalformedTextException(string within) : RefusedJsonException
 {
-    public override string Message => $"The text at {(Path ?? "$") + within[1..]} is not valid Unicode (invalid UTF-8, or a lone surrogate).";
+    public override string Message => $"The text at {Where(within)} is not valid Unicode (invalid UTF-8, or a lone surrogate).";
 }

@@ -165,6 +165,9 @@ public class FuzzTests(ApiFixture fixture)
                 return new ByteArrayContent(Encoding.UTF8.GetBytes("{\"model\":\"llama3\",\"messages\":[{\"role\":\"user\",\"content\":\"" + (random.Next(2) == 0 ? "\\ud800" : "\\udfff x") + "\"}]}"));
             case 3:
                 return new ByteArrayContent([.. "{\"email\":\""u8, 0xFF, 0xFE, .. "\",\"password\":\"x\"}"u8]);
+            case 4 when RandomJson(random, depth: 0) is JsonObject { Count: > 0 } obj:
+                // One member twice: the first again, ahead of the rest, with another value.
+                return new ByteArrayContent(Encoding.UTF8.GetBytes($"{{\"{obj.First().Key}\":{Scalar(random).ToJsonString()},{obj.ToJsonString()[1..]}"));
             default:
                 return new ByteArrayContent(Encoding.UTF8.GetBytes(RandomJson(random, depth: 0).ToJsonString()));
         }

@@ -71,6 +71,48 @@ public class MalformedInputTests(ApiFixture fixture)
         Assert.Contains(field, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    // A repeated member means one thing to one parser and another to the next (System.Text.Json reads the last, others
+    // the first): a model request forwarded as it came could name one model to the gateway and another upstream.
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","model":"other","messages":[{"role":"user","content":"hi"}]}""", "model", "$")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":"hi","content":"more"}]}""", "content", "$.messages[0]")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","\u006dodel":"other","messages":[{"role":"user","content":"hi"}]}""", "model", "$")]
+    [InlineData("/api/chat", """{"model":"llama3","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":1,"num_predict":9999}}""", "num_predict", "$.options")]
+    [InlineData("/api/llm/chat", """{"model":"llama3","model":"other","messages":[{"role":"user","content":"hi"}]}""", "model", "$")]
+    [InlineData("/api/show", """{"model":"llama3","model":"other"}""", "model", "$")]
+    public async Task A_member_named_twice_is_400_naming_it_and_where(string path, string body, string member, string where)
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        using var request = Raw(HttpMethod.Post, path, admin.Token, Json(body));
+        request.Headers.Add("x-tenant-id", admin.TenantId.ToString());
+
+        using var response = await client.SendAsync(request);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"The member '{member}' appears more than once in {where};", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_member_named_twice_in_tenant_settings_is_refused_and_nothing_is_stored()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+
+        using var patch = await client.SendAsync(Raw(HttpMethod.Patch, "/api/tenant", admin.Token,
+            Json("""{"settings":{"theme":{"color":"red","size":1,"color":"blue"}}}""")));
+
+        var problem = await patch.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("'color' appears more than once in $.settings.theme", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        using var tenant = await client.SendAsync(HttpMethod.Get, "/api/tenant", admin.Token);
+        Assert.Empty((await tenant.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("settings").EnumerateObject());
+
+        using var many = await client.SendAsync(Raw(HttpMethod.Patch, "/api/tenant", admin.Token, Json(
+            "{\"settings\":{" + string.Join(',', Enumerable.Range(0, 40).Select(i => $"\"k{i}\":{i}")) + ",\"k7\":0}}")));
+        Assert.Contains("'k7' appears more than once in $.settings", (await many.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Invalid_utf8_bytes_are_400()
     {
