@@ -58,6 +58,9 @@ public class MalformedInputTests(ApiFixture fixture)
     [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":[{"type":"text","text":7}]}]}""", "messages[0].content[0].text")]
     [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":"\ud800"}]}""", "$.messages[0].content")]
     [InlineData("/api/llm/chat", """{"model":"llama3","messages":"hi"}""", "messages")]
+    [InlineData("/v1/chat/completions", "[1,2]", "The request body must be a JSON object.")]
+    [InlineData("/api/chat", "\"hi\"", "The request body must be a JSON object.")]
+    [InlineData("/api/generate", "null", "The request body must be a JSON object.")]
     public async Task Malformed_chat_bodies_are_400_naming_the_field(string path, string body, string field)
     {
         using var client = fixture.CreateClient();

@@ -70,6 +70,63 @@ public class SurfaceTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Same_format_requests_reach_the_upstream_as_sent_with_only_model_stream_and_maximum_set()
+    {
+        using var ollamaBacked = fixture.CreateClient();
+        using var openAiBacked = fixture.CreateOpenAiBackedClient();
+        var admin = await ollamaBacked.RegisterAsync();
+        var marker = Guid.NewGuid().ToString("N");
+        async Task<JsonElement> SentAsync(HttpClient client, FakeUpstream upstream, string path, string json)
+        {
+            using var request = ApiCalls.Request(HttpMethod.Post, path, admin.Token);
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            using var response = await client.SendAsync(request);
+            await response.Content.ReadAsStringAsync(); // the whole answer, streamed or not
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var sent = upstream.Requests.Last(r => r.Body.ToJsonString().Contains(marker, StringComparison.Ordinal)).Body;
+            return JsonDocument.Parse(sent.ToJsonString()).RootElement;
+        }
+
+        // OpenAI to OpenAI: unknown members, nested objects and text (escapes, non-ASCII) as they came; both names of the
+        // maximum become the reserved one; stream options only with a stream.
+        var chat = await SentAsync(openAiBacked, fixture.OpenAiUpstream, "/v1/chat/completions", $$$"""
+            {"messages":[{"role":"user","content":"h\u00e9llo 中文 \"quoted\"\n"}],"temperature":0.25,"user":"{{{marker}}}",
+             "metadata":{"k":["v",1,null]},"max_tokens":50,"max_completion_tokens":7,"stream_options":{"include_usage":false},"model":"mistral"}
+            """);
+        Assert.Equal("mistral", chat.GetProperty("model").GetString());
+        Assert.False(chat.GetProperty("stream").GetBoolean());
+        Assert.Equal(7, chat.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(7, chat.GetProperty("max_completion_tokens").GetInt32());
+        Assert.False(chat.TryGetProperty("stream_options", out _));
+        Assert.Equal("h\u00e9llo \u4e2d\u6587 \"quoted\"\n", chat.GetProperty("messages")[0].GetProperty("content").GetString());
+        Assert.Equal(0.25, chat.GetProperty("temperature").GetDouble());
+        Assert.Equal("""{"k":["v",1,null]}""", chat.GetProperty("metadata").GetRawText());
+
+        var stream = await SentAsync(openAiBacked, fixture.OpenAiUpstream, "/v1/chat/completions", $$$"""
+            {"model":"mistral","messages":[{"role":"user","content":"hi"}],"stream":true,"user":"{{{marker}}}",
+             "stream_options":{"include_usage":false,"include_obfuscation":false}}
+            """);
+        Assert.True(stream.GetProperty("stream").GetBoolean());
+        Assert.Equal(1024, stream.GetProperty("max_tokens").GetInt32()); // the default, reserved and asked for
+        Assert.False(stream.TryGetProperty("max_completion_tokens", out _));
+        Assert.True(stream.GetProperty("stream_options").GetProperty("include_usage").GetBoolean()); // for metering
+        Assert.False(stream.GetProperty("stream_options").GetProperty("include_obfuscation").GetBoolean());
+
+        // Ollama to Ollama: the served name, options kept with the reserved maximum in them, the rest as it came.
+        var ollama = await SentAsync(ollamaBacked, fixture.Upstream, "/api/chat", $$$"""
+            {"model":"llama3","messages":[{"role":"user","content":"{{{marker}}}"}],"stream":false,"keep_alive":"5m",
+             "options":{"temperature":0.5,"num_predict":4,"num_ctx":2048}}
+            """);
+        Assert.Equal("llama3:latest", ollama.GetProperty("model").GetString());
+        Assert.False(ollama.GetProperty("stream").GetBoolean());
+        Assert.Equal("5m", ollama.GetProperty("keep_alive").GetString());
+        Assert.Equal("""{"temperature":0.5,"num_ctx":2048,"num_predict":4}""", ollama.GetProperty("options").GetRawText());
+        var defaults = await SentAsync(ollamaBacked, fixture.Upstream, "/api/chat", $$"""{"model":"llama3","messages":[{"role":"user","content":"{{marker}}"}]}""");
+        Assert.True(defaults.GetProperty("stream").GetBoolean());
+        Assert.Equal(1024, defaults.GetProperty("options").GetProperty("num_predict").GetInt32());
+    }
+
+    [Fact]
     public async Task Images_and_structured_output_cross_between_the_formats_both_ways()
     {
         using var ollamaBacked = fixture.CreateClient();

@@ -34,6 +34,19 @@ internal static class JsonRead
 
     public static string? String(JsonElement element) => element.ValueKind == JsonValueKind.String ? element.GetString() : null;
 
+    public static bool? Bool(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
+
+    /// <summary>True for a value other than null; false for null or an absent member (the undefined element).</summary>
+    public static bool IsPresent(JsonElement element) => element.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
+
+    /// <summary>True when the member is present with a value other than null.</summary>
+    public static bool Has(JsonElement obj, string name) => IsPresent(obj.Get(name));
+
     /// <summary>An integral number in the range of <see cref="int"/>, or null.</summary>
     public static int? Int(JsonElement element) =>
         element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
@@ -32,8 +33,11 @@ internal sealed class ModelRequest
 {
     public required ClientApi Api { get; init; }
 
-    /// <summary>The request as the client sent it; same-format calls forward it with only what the gateway must set.</summary>
-    public required JsonObject Body { get; init; }
+    /// <summary>The request as the client sent it, parsed once; same-format calls forward it with only what the gateway must set.</summary>
+    public required JsonElement Json { get; init; }
+
+    /// <summary>The same request as a tree, built on first use: for the translators. A same-format call never builds it.</summary>
+    public JsonObject Body => field ??= JsonObject.Create(Json) ?? throw new InvalidOperationException("A model request is a JSON object.");
 
     /// <summary>The model name as the client asked for it (an alias or a served name).</summary>
     public required string Model { get; init; }

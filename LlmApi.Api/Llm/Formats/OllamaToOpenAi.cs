@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
@@ -20,7 +21,7 @@ internal static class OllamaToOpenAi
     private static readonly string[] SamplingOptions = ["temperature", "top_p", "seed", "frequency_penalty", "presence_penalty"];
 
     /// <summary>Whether a generate request needs OpenAI's plain text completions (raw prompt or fill-in-the-middle) rather than chat.</summary>
-    public static bool GenerateNeedsTextCompletion(JsonObject body) => JsonRead.Bool(body["raw"]) == true || JsonRead.Has(body, "suffix");
+    public static bool GenerateNeedsTextCompletion(JsonElement body) => JsonRead.Bool(body.Get("raw")) == true || JsonRead.Has(body, "suffix");
 
     public static JsonObject Chat(ModelRequest request, string model)
     {
@@ -44,7 +45,7 @@ internal static class OllamaToOpenAi
         RefuseThinking(body);
         var openAi = Common(request, model);
         var prompt = JsonRead.String(body["prompt"]) ?? string.Empty;
-        if (GenerateNeedsTextCompletion(body))
+        if (GenerateNeedsTextCompletion(request.Json))
         {
             TranslationException.ThrowIf(body["images"] is JsonArray { Count: > 0 }, "images", "Images cannot be sent with a raw prompt or a suffix.");
             TranslationException.ThrowIf(JsonRead.Has(body, "system"), "system", "A raw prompt has no system message; put it in the prompt.");

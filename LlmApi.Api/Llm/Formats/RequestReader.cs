@@ -1,11 +1,13 @@
-using System.Text.Json.Nodes;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 
 namespace LlmApi.Api.Llm.Formats;
 
 /// <summary>
 /// Reads a client's request into a <see cref="ModelRequest"/>, or collects every field error it has (each named by its
 /// JSON path, such as <c>messages[2].content</c>). Only the shape is checked here; whether the chosen upstream's format
-/// can express each field is the translators' question.
+/// can express each field is the translators' question. It reads the parsed document as it came (no tree is built),
+/// so a call whose upstream speaks the client's format never builds one.
 /// </summary>
 internal static class RequestReader
 {
@@ -15,10 +17,16 @@ internal static class RequestReader
     private static readonly string[] OpenAiRoles = ["system", "developer", "user", "assistant", "tool"];
     private static readonly string[] OllamaRoles = ["system", "user", "assistant", "tool"];
 
-    public static (ModelRequest? Request, Dictionary<string, string[]> Errors) Read(ClientApi api, JsonObject body, LlmOptions options, bool streamByDefault)
+    public static (ModelRequest? Request, Dictionary<string, string[]> Errors) Read(ClientApi api, JsonElement body, LlmOptions options, bool streamByDefault)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var model = JsonRead.String(body["model"]);
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            errors["$"] = ["The request body must be a JSON object."];
+            return (null, errors);
+        }
+
+        var model = JsonRead.String(body.Get("model"));
         if (string.IsNullOrWhiteSpace(model))
         {
             errors["model"] = ["The model field is required and must be a string."];
@@ -37,7 +45,7 @@ internal static class RequestReader
         };
 
         var isOpenAi = ModelRequest.IsOpenAiApi(api);
-        if (!isOpenAi && body["options"] is { } ollamaOptions && ollamaOptions is not JsonObject)
+        if (!isOpenAi && JsonRead.IsPresent(body.Get("options")) && body.Get("options").ValueKind != JsonValueKind.Object)
         {
             errors["options"] = ["options must be an object."];
         }
@@ -51,7 +59,7 @@ internal static class RequestReader
         var choices = 1;
         if (isOpenAi && JsonRead.Has(body, "n"))
         {
-            choices = JsonRead.Int(body["n"]) is { } n and >= 1 and <= 16 ? n : 0;
+            choices = JsonRead.Int(body.Get("n")) is { } n and >= 1 and <= 16 ? n : 0;
             if (choices == 0)
             {
                 errors["n"] = ["n must be a whole number from 1 to 16."];
@@ -59,10 +67,11 @@ internal static class RequestReader
         }
 
         var includeUsage = false;
-        if (isOpenAi && body["stream_options"] is { } streamOptions)
+        if (isOpenAi && body.Get("stream_options") is var streamOptions && JsonRead.IsPresent(streamOptions))
         {
             includeUsage = JsonRead.Bool(streamOptions.Get("include_usage")) ?? false;
-            if (streamOptions is not JsonObject || (streamOptions.Get("include_usage") is not null && JsonRead.Bool(streamOptions.Get("include_usage")) is null))
+            if (streamOptions.ValueKind != JsonValueKind.Object
+                || (JsonRead.IsPresent(streamOptions.Get("include_usage")) && JsonRead.Bool(streamOptions.Get("include_usage")) is null))
             {
                 errors["stream_options"] = ["stream_options must be an object whose include_usage is true or false."];
             }
@@ -76,7 +85,7 @@ internal static class RequestReader
         return (new ModelRequest
         {
             Api = api,
-            Body = body,
+            Json = body,
             Model = model!,
             Stream = stream && !ModelRequest.IsEmbeddingApi(api),
             MaxTokens = maxTokens,
@@ -87,16 +96,16 @@ internal static class RequestReader
     }
 
     /// <summary>The completion maximum a request names (<c>max_completion_tokens</c>, <c>max_tokens</c>, <c>num_predict</c>), or the default.</summary>
-    private static (int Value, string Field) MaxTokens(ClientApi api, JsonObject body, LlmOptions options, Dictionary<string, string[]> errors)
+    private static (int Value, string Field) MaxTokens(ClientApi api, JsonElement body, LlmOptions options, Dictionary<string, string[]> errors)
     {
         var (node, field) = api switch
         {
-            ClientApi.OpenAiChat when JsonRead.Has(body, "max_completion_tokens") => (body["max_completion_tokens"], "max_completion_tokens"),
-            ClientApi.OpenAiChat or ClientApi.OpenAiCompletion => (body["max_tokens"], "max_tokens"),
-            ClientApi.OllamaChat or ClientApi.OllamaGenerate => ((body["options"] as JsonObject).Get("num_predict"), "options.num_predict"),
-            _ => (null, "max_tokens"),
+            ClientApi.OpenAiChat when JsonRead.Has(body, "max_completion_tokens") => (body.Get("max_completion_tokens"), "max_completion_tokens"),
+            ClientApi.OpenAiChat or ClientApi.OpenAiCompletion => (body.Get("max_tokens"), "max_tokens"),
+            ClientApi.OllamaChat or ClientApi.OllamaGenerate => (body.Get("options").Get("num_predict"), "options.num_predict"),
+            _ => (default, "max_tokens"),
         };
-        if (node is null)
+        if (!JsonRead.IsPresent(node))
         {
             return (options.DefaultMaxTokens, field);
         }
@@ -113,14 +122,14 @@ internal static class RequestReader
         }
     }
 
-    private static bool Flag(JsonObject body, string name, bool byDefault, Dictionary<string, string[]> errors)
+    private static bool Flag(JsonElement body, string name, bool byDefault, Dictionary<string, string[]> errors)
     {
         if (!JsonRead.Has(body, name))
         {
             return byDefault;
         }
 
-        if (JsonRead.Bool(body[name]) is { } flag)
+        if (JsonRead.Bool(body.Get(name)) is { } flag)
         {
             return flag;
         }
@@ -130,91 +139,110 @@ internal static class RequestReader
     }
 
     /// <summary>Checks chat messages; returns the prompt's token estimate.</summary>
-    private static int Messages(JsonObject body, string[] roles, bool openAi, Dictionary<string, string[]> errors)
+    private static int Messages(JsonElement body, string[] roles, bool openAi, Dictionary<string, string[]> errors)
     {
-        if (body["messages"] is not JsonArray { Count: > 0 } messages)
+        var messages = body.Get("messages");
+        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {
             errors["messages"] = ["messages must be a non-empty array of messages."];
             return 0;
         }
 
         var estimate = 3;
-        for (var i = 0; i < messages.Count; i++)
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
         {
-            var path = $"messages[{i}]";
-            if (messages[i] is not JsonObject message)
+            var index = i++;
+            if (message.ValueKind != JsonValueKind.Object)
             {
-                errors[path] = ["Each message must be an object with a role and content."];
+                errors[$"messages[{index}]"] = ["Each message must be an object with a role and content."];
                 continue;
             }
 
-            if (JsonRead.String(message["role"]) is not { } role || !roles.Contains(role, StringComparer.Ordinal))
+            if (!IsOneOf(message.Get("role"), roles))
             {
-                errors[path + ".role"] = [$"role must be one of {string.Join(", ", roles)}."];
+                errors[$"messages[{index}].role"] = [$"role must be one of {string.Join(", ", roles)}."];
             }
 
-            estimate += 4 + (openAi ? OpenAiContent(message["content"], path + ".content", errors) : OllamaContent(message, path, errors));
-            switch (message["tool_calls"])
+            estimate += 4 + (openAi ? OpenAiContent(message.Get("content"), index, errors) : OllamaContent(message, index, errors));
+            var toolCalls = message.Get("tool_calls");
+            if (toolCalls.ValueKind == JsonValueKind.Array)
             {
-                case JsonArray list:
-                    estimate += (list.ToJsonString().Length + 2) / 3;
-                    break;
-                case not null:
-                    errors[path + ".tool_calls"] = ["tool_calls must be an array."];
-                    break;
+                estimate += RawTokens(toolCalls);
+            }
+            else if (JsonRead.IsPresent(toolCalls))
+            {
+                errors[$"messages[{index}].tool_calls"] = ["tool_calls must be an array."];
             }
         }
 
-        if (body["tools"] is { } tools)
+        var tools = body.Get("tools");
+        if (tools.ValueKind == JsonValueKind.Array)
         {
-            if (tools is not JsonArray)
-            {
-                errors["tools"] = ["tools must be an array of tool definitions."];
-            }
-            else
-            {
-                estimate += (tools.ToJsonString().Length + 2) / 3;
-            }
+            estimate += RawTokens(tools);
+        }
+        else if (JsonRead.IsPresent(tools))
+        {
+            errors["tools"] = ["tools must be an array of tool definitions."];
         }
 
         return estimate;
     }
 
-    /// <summary>OpenAI content: a string, null (assistant turns with tool calls), or an array of typed parts.</summary>
-    private static int OpenAiContent(JsonNode? content, string path, Dictionary<string, string[]> errors)
+    private static bool IsOneOf(JsonElement value, string[] names)
     {
-        switch (content)
+        if (value.ValueKind != JsonValueKind.String)
         {
-            case null:
+            return false;
+        }
+
+        foreach (var name in names)
+        {
+            if (value.ValueEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>OpenAI content: a string, null (assistant turns with tool calls), or an array of typed parts.</summary>
+    private static int OpenAiContent(JsonElement content, int message, Dictionary<string, string[]> errors)
+    {
+        switch (content.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null:
                 return 0;
-            case JsonValue when JsonRead.String(content) is { } text:
-                return Tokens(text);
-            case JsonArray parts:
+            case JsonValueKind.String:
+                return Tokens(content);
+            case JsonValueKind.Array:
                 var estimate = 0;
-                for (var j = 0; j < parts.Count; j++)
+                var j = 0;
+                foreach (var part in content.EnumerateArray())
                 {
-                    var partPath = $"{path}[{j}]";
-                    var type = JsonRead.String(parts[j].Get("type"));
-                    if (parts[j] is not JsonObject part || type is null)
+                    var index = j++;
+                    var type = part.Get("type");
+                    if (part.ValueKind != JsonValueKind.Object || type.ValueKind != JsonValueKind.String)
                     {
-                        errors[partPath] = ["Each content part must be an object with a type."];
+                        errors[$"messages[{message}].content[{index}]"] = ["Each content part must be an object with a type."];
                     }
-                    else if (type == "text")
+                    else if (type.ValueEquals("text"))
                     {
-                        if (JsonRead.String(part["text"]) is { } text)
+                        if (part.Get("text") is { ValueKind: JsonValueKind.String } text)
                         {
                             estimate += Tokens(text);
                         }
                         else
                         {
-                            errors[partPath + ".text"] = ["A text part's text must be a string."];
+                            errors[$"messages[{message}].content[{index}].text"] = ["A text part's text must be a string."];
                         }
                     }
-                    else if (type == "image_url")
+                    else if (type.ValueEquals("image_url"))
                     {
-                        if (JsonRead.String(part["image_url"].Get("url")) is null)
+                        if (part.Get("image_url").Get("url").ValueKind != JsonValueKind.String)
                         {
-                            errors[partPath + ".image_url.url"] = ["An image part needs image_url.url."];
+                            errors[$"messages[{message}].content[{index}].image_url.url"] = ["An image part needs image_url.url."];
                         }
 
                         estimate += ImageTokens;
@@ -223,56 +251,56 @@ internal static class RequestReader
 
                 return estimate;
             default:
-                errors[path] = ["content must be a string, null, or an array of content parts."];
+                errors[$"messages[{message}].content"] = ["content must be a string, null, or an array of content parts."];
                 return 0;
         }
     }
 
     /// <summary>Ollama content: a string, with images as base64 strings beside it.</summary>
-    private static int OllamaContent(JsonObject message, string path, Dictionary<string, string[]> errors) =>
-        OptionalText(message["content"], path + ".content", errors) + Images(message["images"], path + ".images", errors);
+    private static int OllamaContent(JsonElement message, int index, Dictionary<string, string[]> errors) =>
+        OptionalText(message.Get("content"), $"messages[{index}]", "content", errors) + Images(message.Get("images"), $"messages[{index}].images", errors);
 
-    private static int GeneratePrompt(JsonObject body, Dictionary<string, string[]> errors) =>
-        3 + OptionalText(body["prompt"], "prompt", errors) + OptionalText(body["system"], "system", errors)
-        + OptionalText(body["suffix"], "suffix", errors) + Images(body["images"], "images", errors);
+    private static int GeneratePrompt(JsonElement body, Dictionary<string, string[]> errors) =>
+        3 + OptionalText(body.Get("prompt"), null, "prompt", errors) + OptionalText(body.Get("system"), null, "system", errors)
+        + OptionalText(body.Get("suffix"), null, "suffix", errors) + Images(body.Get("images"), "images", errors);
 
-    /// <summary>An optional string field's token estimate, or an error naming it when it is not a string.</summary>
-    private static int OptionalText(JsonNode? value, string path, Dictionary<string, string[]> errors)
+    /// <summary>An optional string field's token estimate, or an error naming it (under <paramref name="parent"/>) when it is not a string.</summary>
+    private static int OptionalText(JsonElement value, string? parent, string field, Dictionary<string, string[]> errors)
     {
-        if (value is null)
+        if (!JsonRead.IsPresent(value))
         {
             return 0;
         }
 
-        if (JsonRead.String(value) is { } text)
+        if (value.ValueKind == JsonValueKind.String)
         {
-            return Tokens(text);
+            return Tokens(value);
         }
 
-        errors[path] = [$"{path[(path.LastIndexOf('.') + 1)..]} must be a string."];
+        errors[parent is null ? field : $"{parent}.{field}"] = [$"{field} must be a string."];
         return 0;
     }
 
     /// <summary>Ollama's images (base64 strings): their token estimate, or an error naming the field.</summary>
-    private static int Images(JsonNode? images, string path, Dictionary<string, string[]> errors)
+    private static int Images(JsonElement images, string path, Dictionary<string, string[]> errors)
     {
-        if (images is null)
+        if (!JsonRead.IsPresent(images))
         {
             return 0;
         }
 
-        if (images is JsonArray list && list.All(i => JsonRead.String(i) is not null))
+        if (images.ValueKind == JsonValueKind.Array && images.EnumerateArray().All(i => i.ValueKind == JsonValueKind.String))
         {
-            return list.Count * ImageTokens;
+            return images.GetArrayLength() * ImageTokens;
         }
 
         errors[path] = ["images must be an array of base64 strings."];
         return 0;
     }
 
-    private static int Required(JsonObject body, string field, Dictionary<string, string[]> errors)
+    private static int Required(JsonElement body, string field, Dictionary<string, string[]> errors)
     {
-        if (JsonRead.String(body[field]) is { } text)
+        if (body.Get(field) is { ValueKind: JsonValueKind.String } text)
         {
             return 3 + Tokens(text);
         }
@@ -282,29 +310,30 @@ internal static class RequestReader
     }
 
     /// <summary>A text input: a string or a non-empty array of strings (or, where allowed, of token ids or token-id arrays).</summary>
-    private static int Texts(JsonObject body, string field, bool allowTokens, Dictionary<string, string[]> errors)
+    private static int Texts(JsonElement body, string field, bool allowTokens, Dictionary<string, string[]> errors)
     {
-        var value = body[field];
-        if (JsonRead.String(value) is { } single)
+        var value = body.Get(field);
+        if (value.ValueKind == JsonValueKind.String)
         {
-            return 3 + Tokens(single);
+            return 3 + Tokens(value);
         }
 
-        if (value is JsonArray { Count: > 0 } items)
+        if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
         {
-            if (items.All(i => JsonRead.String(i) is not null))
+            var items = value.EnumerateArray();
+            if (items.All(i => i.ValueKind == JsonValueKind.String))
             {
-                return items.Sum(i => 3 + Tokens(JsonRead.String(i)!));
+                return items.Sum(i => 3 + Tokens(i));
             }
 
             if (allowTokens && items.All(i => JsonRead.Int(i) is >= 0))
             {
-                return items.Count;
+                return value.GetArrayLength();
             }
 
-            if (allowTokens && items.All(i => i is JsonArray { Count: > 0 } ids && ids.All(t => JsonRead.Int(t) is >= 0)))
+            if (allowTokens && items.All(i => i.ValueKind == JsonValueKind.Array && i.GetArrayLength() > 0 && i.EnumerateArray().All(t => JsonRead.Int(t) is >= 0)))
             {
-                return items.Sum(i => ((JsonArray)i!).Count);
+                return items.Sum(i => i.GetArrayLength());
             }
         }
 
@@ -315,5 +344,15 @@ internal static class RequestReader
     }
 
     /// <summary>One token per three characters (tokenizers average about four for English): erring high keeps budgets safe.</summary>
-    private static int Tokens(string text) => (text.Length + 2) / 3;
+    private static int Tokens(JsonElement text) => (Length(text) + 2) / 3;
+
+    /// <summary>A string's length in UTF-16 characters, counted from its UTF-8 bytes unless it has escapes to decode.</summary>
+    private static int Length(JsonElement text)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(text)[1..^1]; // without its quotes
+        return raw.Contains((byte)'\\') ? text.GetString()!.Length : System.Text.Encoding.UTF8.GetCharCount(raw);
+    }
+
+    /// <summary>The same estimate for a JSON value as sent (tool definitions and calls): its UTF-8 bytes, quotes and all.</summary>
+    private static int RawTokens(JsonElement value) => (JsonMarshal.GetRawUtf8Value(value).Length + 2) / 3;
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
@@ -13,9 +15,14 @@ internal enum UpstreamApi
     OpenAiEmbeddings,
 }
 
-/// <summary>What to send one upstream: which of its APIs, at which path (relative to its base URL), with which body.</summary>
-internal sealed record UpstreamCall(UpstreamApi Api, string Path, JsonObject Body)
+/// <summary>What to send one upstream: which of its APIs, at which path (relative to its base URL), with which body (UTF-8 JSON).</summary>
+internal sealed record UpstreamCall(UpstreamApi Api, string Path, byte[] Body)
 {
+    public UpstreamCall(UpstreamApi api, string path, JsonObject body)
+        : this(api, path, JsonSerializer.SerializeToUtf8Bytes(body, WireJson.Options))
+    {
+    }
+
     public bool IsOpenAi => Api is UpstreamApi.OpenAiChat or UpstreamApi.OpenAiCompletion or UpstreamApi.OpenAiEmbeddings;
 }
 
@@ -24,8 +31,8 @@ internal sealed record AnswerContext(string Id, long Created, string Model, Time
 
 /// <summary>
 /// Which upstream API serves a client request on each kind of server, and how requests, answers and streams cross
-/// between them. Same-format calls forward the client's own JSON (unknown fields included) with only the model,
-/// streaming and token maximum set by the gateway.
+/// between them. Same-format calls forward the client's own JSON (unknown fields included), written straight from the
+/// parsed request with only the model, streaming and token maximum set by the gateway; no tree is built for them.
 /// </summary>
 internal static class Translation
 {
@@ -36,16 +43,16 @@ internal static class Translation
         (ClientApi.OpenAiCompletion, LlmProvider.Ollama) => new(UpstreamApi.OllamaGenerate, "api/generate", OpenAiToOllama.Completion(request, model)),
         (ClientApi.OpenAiCompletion, _) => new(UpstreamApi.OpenAiCompletion, "completions", ForwardOpenAi(request, model)),
         (ClientApi.OpenAiEmbeddings, LlmProvider.Ollama) => new(UpstreamApi.OllamaEmbed, "api/embed", OpenAiToOllama.Embeddings(request, model)),
-        (ClientApi.OpenAiEmbeddings, _) => new(UpstreamApi.OpenAiEmbeddings, "embeddings", WithModel(request.Body, model)),
+        (ClientApi.OpenAiEmbeddings, _) => new(UpstreamApi.OpenAiEmbeddings, "embeddings", WithModel(request.Json, model)),
         (ClientApi.OllamaChat, LlmProvider.Ollama) => new(UpstreamApi.OllamaChat, "api/chat", ForwardOllama(request, model)),
         (ClientApi.OllamaChat, _) => new(UpstreamApi.OpenAiChat, "chat/completions", OllamaToOpenAi.Chat(request, model)),
         (ClientApi.OllamaGenerate, LlmProvider.Ollama) => new(UpstreamApi.OllamaGenerate, "api/generate", ForwardOllama(request, model)),
-        (ClientApi.OllamaGenerate, _) when OllamaToOpenAi.GenerateNeedsTextCompletion(request.Body) =>
+        (ClientApi.OllamaGenerate, _) when OllamaToOpenAi.GenerateNeedsTextCompletion(request.Json) =>
             new(UpstreamApi.OpenAiCompletion, "completions", OllamaToOpenAi.Generate(request, model)),
         (ClientApi.OllamaGenerate, _) => new(UpstreamApi.OpenAiChat, "chat/completions", OllamaToOpenAi.Generate(request, model)),
-        (ClientApi.OllamaEmbed, LlmProvider.Ollama) => new(UpstreamApi.OllamaEmbed, "api/embed", WithModel(request.Body, model)),
+        (ClientApi.OllamaEmbed, LlmProvider.Ollama) => new(UpstreamApi.OllamaEmbed, "api/embed", WithModel(request.Json, model)),
         // The older route answers without token counts; its newer form counts them, so every call is metered.
-        (ClientApi.OllamaEmbeddings, LlmProvider.Ollama) => new(UpstreamApi.OllamaEmbed, "api/embed", LegacyEmbeddings(request.Body, model)),
+        (ClientApi.OllamaEmbeddings, LlmProvider.Ollama) => new(UpstreamApi.OllamaEmbed, "api/embed", LegacyEmbeddings(request.Json, model)),
         (_, _) => new(UpstreamApi.OpenAiEmbeddings, "embeddings", OllamaToOpenAi.Embeddings(request, model)),
     };
 
@@ -125,54 +132,121 @@ internal static class Translation
     }
 
     /// <summary>The client's OpenAI request as it came, with the served model, the reserved maximum, and usage in streams (for metering).</summary>
-    private static JsonObject ForwardOpenAi(ModelRequest request, string model)
+    private static byte[] ForwardOpenAi(ModelRequest request, string model)
     {
-        var body = WithModel(request.Body, model);
-        body["stream"] = request.Stream;
-        body[body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens"] = request.MaxTokens;
-        if (request.Stream)
+        // The reserved maximum replaces what the client asked for, under either name it used (max_tokens when neither).
+        var hasNewName = JsonRead.Has(request.Json, "max_completion_tokens");
+        var hasOldName = !hasNewName || JsonRead.Has(request.Json, "max_tokens");
+        return Forward(request.Json, model, request.Stream, OpenAiSet, (name, writer) =>
         {
-            var options = body["stream_options"] as JsonObject ?? [];
-            options["include_usage"] = true;
-            body["stream_options"] = options;
-        }
-        else
-        {
-            body.Remove("stream_options");
-        }
-
-        return body;
+            switch (name)
+            {
+                case "max_completion_tokens" when hasNewName:
+                case "max_tokens" when hasOldName:
+                    writer.WriteNumber(name, request.MaxTokens);
+                    break;
+                case "stream_options" when request.Stream: // only streams take stream options
+                    WriteWith(writer, name, request.Json.Get(name), "include_usage", w => w.WriteBooleanValue(true));
+                    break;
+            }
+        });
     }
 
     /// <summary>The client's Ollama request as it came, with the served model, streaming decided, and the reserved maximum.</summary>
-    private static JsonObject ForwardOllama(ModelRequest request, string model)
-    {
-        var body = WithModel(request.Body, model);
-        body["stream"] = request.Stream;
-        var options = body["options"] as JsonObject ?? [];
-        options["num_predict"] = request.MaxTokens; // the upstream may not produce more than was reserved
-        body["options"] = options;
-        return body;
-    }
+    private static byte[] ForwardOllama(ModelRequest request, string model) =>
+        Forward(request.Json, model, request.Stream, OllamaSet, (name, writer) =>
+            // The upstream may not produce more than was reserved.
+            WriteWith(writer, name, request.Json.Get(name), "num_predict", w => w.WriteNumberValue(request.MaxTokens)));
 
-    private static JsonObject LegacyEmbeddings(JsonObject body, string model)
+    private static readonly string[] OpenAiSet = ["max_completion_tokens", "max_tokens", "stream_options"];
+    private static readonly string[] OllamaSet = ["options"];
+
+    private static byte[] LegacyEmbeddings(JsonElement body, string model) => Write(writer =>
     {
-        var embed = new JsonObject { ["model"] = model, ["input"] = body["prompt"]?.DeepClone() };
+        writer.WriteString("model", model);
+        writer.WritePropertyName("input");
+        body.Get("prompt").WriteTo(writer);
         foreach (var field in (string[])["options", "keep_alive"])
         {
-            if (body[field] is { } value)
+            if (JsonRead.Has(body, field))
             {
-                embed[field] = value.DeepClone();
+                writer.WritePropertyName(field);
+                body.Get(field).WriteTo(writer);
+            }
+        }
+    });
+
+    private static byte[] WithModel(JsonElement body, string model) => Forward(body, model, stream: null, [], (_, _) => { });
+
+    /// <summary>
+    /// Writes <paramref name="body"/>'s members as they came, except: <c>model</c> as given; <c>stream</c> as given unless
+    /// null; and each member named in <paramref name="set"/>, present or not, as <paramref name="write"/> writes it (or not at all).
+    /// </summary>
+    private static byte[] Forward(JsonElement body, string model, bool? stream, string[] set, Action<string, Utf8JsonWriter> write) => Write(writer =>
+    {
+        writer.WriteString("model", model);
+        if (stream is { } streaming)
+        {
+            writer.WriteBoolean("stream", streaming);
+        }
+
+        foreach (var member in body.EnumerateObject())
+        {
+            if (!member.NameEquals("model") && !(stream is not null && member.NameEquals("stream")) && !Names(member, set))
+            {
+                member.WriteTo(writer);
             }
         }
 
-        return embed;
+        foreach (var name in set)
+        {
+            write(name, writer);
+        }
+    });
+
+    private static bool Names(JsonProperty member, string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (member.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
-    private static JsonObject WithModel(JsonObject body, string model)
+    /// <summary>Writes the object member <paramref name="name"/>: the members of <paramref name="from"/> (when an object) but <paramref name="set"/>, then <paramref name="set"/> written by <paramref name="value"/>.</summary>
+    private static void WriteWith(Utf8JsonWriter writer, string name, JsonElement from, string set, Action<Utf8JsonWriter> value)
     {
-        var copy = (JsonObject)body.DeepClone();
-        copy["model"] = model;
-        return copy;
+        writer.WriteStartObject(name);
+        if (from.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var member in from.EnumerateObject())
+            {
+                if (!member.NameEquals(set))
+                {
+                    member.WriteTo(writer);
+                }
+            }
+        }
+
+        writer.WritePropertyName(set);
+        value(writer);
+        writer.WriteEndObject();
+    }
+
+    private static byte[] Write(Action<Utf8JsonWriter> members)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Options.Encoder, SkipValidation = true }))
+        {
+            writer.WriteStartObject();
+            members(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 }

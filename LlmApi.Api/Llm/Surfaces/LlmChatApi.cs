@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
@@ -31,7 +32,7 @@ internal static class LlmChatApi
         return app;
     }
 
-    internal static async Task<IResult> ChatAsync(JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
+    internal static async Task<IResult> ChatAsync(JsonElement body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
         TenantHeaderMismatch(http, caller) is { } mismatch
             ? await gateway.RefuseAsync(http, caller, mismatch)
             : await ModelCalls.HandleAsync(ClientApi.OllamaChat, body, caller, gateway, options, http,

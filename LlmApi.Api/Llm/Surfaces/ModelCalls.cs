@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
@@ -17,15 +18,15 @@ internal static class ModelCalls
 
     /// <summary>Maps a model route: <c>POST pattern</c> read as <paramref name="api"/>, with the model routes' body size limit.</summary>
     public static RouteHandlerBuilder MapModelCall(this IEndpointRouteBuilder routes, string pattern, ClientApi api, bool streamByDefault) =>
-        routes.MapPost(pattern, (JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
+        routes.MapPost(pattern, (JsonElement body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http) =>
                 HandleAsync(api, body, caller, gateway, options, http, streamByDefault))
             .WithMetadata(new RequestSizeLimitAttribute(MaxRequestBodyBytes), KeyCheckedAtAdmission.Instance)
             // RequestReader checks the body field by field; the framework's validation filter has nothing to check
-            // here (a JsonObject and services) and would only cost every call a pass over the parameters.
+            // here (a JsonElement and services) and would only cost every call a pass over the parameters.
             .DisableValidation();
 
     public static async Task<IResult> HandleAsync(
-        ClientApi api, JsonObject body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http,
+        ClientApi api, JsonElement body, Caller caller, ModelGateway gateway, IOptions<LlmOptions> options, HttpContext http,
         bool streamByDefault, Action<JsonObject>? annotate = null)
     {
         var (request, errors) = RequestReader.Read(api, body, options.Value, streamByDefault);

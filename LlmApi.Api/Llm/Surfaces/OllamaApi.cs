@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Llm.Formats;
@@ -81,7 +82,8 @@ internal static class OllamaApi
             timeout.CancelAfter(ProxyTimeout);
             try
             {
-                using var response = await http.SendAsync(target.Upstream, HttpMethod.Post, "api/show", new JsonObject { ["model"] = target.ServedModel }, timeout.Token);
+                using var response = await http.SendAsync(target.Upstream, HttpMethod.Post, "api/show",
+                    JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["model"] = target.ServedModel }, WireJson.Options), timeout.Token);
                 if (response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token) is { } details)
                 {
                     return TypedResults.Json(details, WireJson.Options);

@@ -13,7 +13,8 @@ internal sealed class UpstreamHttp(IHttpClientFactory factory)
 {
     public const string ClientName = "llm-upstreams";
 
-    public async Task<HttpResponseMessage> SendAsync(Upstream upstream, HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    /// <param name="body">UTF-8 JSON to send, if any.</param>
+    public async Task<HttpResponseMessage> SendAsync(Upstream upstream, HttpMethod method, string path, byte[]? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, upstream.Address(path));
         if (upstream.Definition.Key is { } key)
@@ -24,7 +25,7 @@ internal sealed class UpstreamHttp(IHttpClientFactory factory)
         if (body is not null)
         {
             // Sent with a Content-Length rather than chunked: not every model server accepts chunked request bodies.
-            request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body));
+            request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
