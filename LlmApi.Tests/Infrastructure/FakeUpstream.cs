@@ -31,14 +31,18 @@ public enum UpstreamMode
 /// not streamed, holds its answer until then); <c>endless</c> streams a piece every 50 ms for 10 s and records in
 /// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection;
 /// <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
-/// holds no answer; <c>slow</c> waits 5 s before answering.
+/// holds no answer; <c>slow</c> waits 5 s before answering; <c>ragged</c> streams "Grüße 中文 bad \uFFFD" as raw UTF-8 in
+/// lines that end in CRLF, each sent in two writes split inside a multi-byte character, one with a byte that is not UTF-8.
 /// <see cref="Mode"/> makes every call fail, and <see cref="StopAsync"/> makes it refuse connections.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
     public const int PromptTokens = 10;
     public static readonly string[] Pieces = ["Hello", " from", " the", " model", "!"];
-    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder"];
+    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder", "ragged"];
+
+    /// <summary>What <c>ragged</c> streams, as the client should read it.</summary>
+    public const string RaggedText = "Grüße 中文 bad \uFFFD";
 
     private readonly string _openAiBase;
     private WebApplication? _app;
@@ -225,6 +229,12 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
 
         http.Response.ContentType = openAi ? "text/event-stream" : "application/x-ndjson";
+        if (model == "ragged")
+        {
+            await RaggedAsync(http, body, model, openAi, chat);
+            return;
+        }
+
         if (model == "endless")
         {
             // A write to a connection its client closed fails: that is how a server learns its caller left.
@@ -418,6 +428,49 @@ public sealed class FakeUpstream : IAsyncDisposable
     };
 
     private static string Sse(JsonObject chunk) => "data: " + chunk.ToJsonString() + "\n";
+
+    private static async Task RaggedAsync(HttpContext http, JsonObject body, string model, bool openAi, bool chat)
+    {
+        string[] pieces = ["Grüße", " 中文", " bad ~"];
+        var lines = pieces.Select(p => Piece(model, p, openAi, chat)).ToList();
+        if (openAi)
+        {
+            lines.Add(Sse(chat ? Chunk(model, new JsonObject(), "stop") : TextChunk(model, "", "stop")));
+            if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+            {
+                lines.Add(Sse(new JsonObject
+                {
+                    ["id"] = "chatcmpl-test", ["object"] = chat ? "chat.completion.chunk" : "text_completion", ["created"] = 1, ["model"] = model,
+                    ["choices"] = new JsonArray(), ["usage"] = Usage(pieces.Length),
+                }));
+            }
+
+            lines.Add("data: [DONE]\n");
+        }
+        else
+        {
+            lines.Add(new JsonObject
+            {
+                ["model"] = model, ["created_at"] = "2026-01-01T00:00:00Z", ["done"] = true, ["done_reason"] = "stop",
+                ["prompt_eval_count"] = PromptTokens, ["eval_count"] = pieces.Length,
+                [chat ? "message" : "response"] = chat ? new JsonObject { ["role"] = "assistant", ["content"] = "" } : "",
+            }.ToJsonString());
+        }
+
+        foreach (var line in lines)
+        {
+            // Raw UTF-8 rather than \u escapes, CRLF for LF, and '~' made a byte that is not UTF-8.
+            var text = System.Text.RegularExpressions.Regex.Replace(line.TrimEnd('\n'), @"\\u([0-9a-fA-F]{4})",
+                m => ((char)Convert.ToInt32(m.Groups[1].Value, 16)).ToString()) + (openAi ? "\r\n\r\n" : "\r\n");
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text).Select(b => b == (byte)'~' ? (byte)0xFF : b).ToArray();
+            var cut = Array.FindIndex(bytes, b => b >= 0xC0) is var at and >= 0 ? at + 1 : bytes.Length / 2;
+            await http.Response.Body.WriteAsync(bytes.AsMemory(0, cut), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+            await Task.Delay(20, http.RequestAborted);
+            await http.Response.Body.WriteAsync(bytes.AsMemory(cut), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+    }
 
     private static async Task WriteLineAsync(HttpContext http, string line)
     {

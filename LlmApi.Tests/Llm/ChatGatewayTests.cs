@@ -39,6 +39,49 @@ public class ChatGatewayTests(ApiFixture fixture)
         Assert.Equal(account.TenantId, lines[^1].GetProperty("tenant_id").GetGuid());
     }
 
+    // Streams cross as bytes: a line may arrive in pieces (split inside a character), end in CRLF, or carry a byte that
+    // is not UTF-8 (it reaches the client as U+FFFD), in every pairing of formats.
+    [Theory]
+    [InlineData("/api/chat", false)]
+    [InlineData("/api/chat", true)]
+    [InlineData("/v1/chat/completions", false)]
+    [InlineData("/v1/chat/completions", true)]
+    public async Task Streams_arriving_in_ragged_pieces_reach_the_client_whole(string path, bool openAiUpstream)
+    {
+        using var client = openAiUpstream ? fixture.CreateOpenAiBackedClient() : fixture.CreateClient();
+        var account = await client.RegisterAsync();
+
+        using var request = ApiCalls.Request(HttpMethod.Post, path, account.Token,
+            new { model = "ragged", messages = LlmCalls.Messages(), stream = true, stream_options = path.StartsWith("/v1", StringComparison.Ordinal) ? new { include_usage = true } : null });
+        using var response = await client.SendStreamingAsync(request);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(System.Text.Unicode.Utf8.IsValid(bytes), "the client received bytes that are not UTF-8");
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+        string content;
+        if (path.StartsWith("/v1", StringComparison.Ordinal))
+        {
+            var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e["data: ".Length..]).ToList();
+            Assert.Equal("[DONE]", events[^1]);
+            var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).ToList();
+            content = string.Concat(chunks.Select(c => c.GetProperty("choices") is { } choices && choices.GetArrayLength() > 0
+                && choices[0].GetProperty("delta").TryGetProperty("content", out var piece) ? piece.GetString() : null));
+            Assert.Equal(FakeUpstream.PromptTokens + 3, chunks[^1].GetProperty("usage").GetProperty("total_tokens").GetInt32());
+        }
+        else
+        {
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.True(lines[^1].GetProperty("done").GetBoolean());
+            content = string.Concat(lines.Select(l => l.GetProperty("message").GetProperty("content").GetString()));
+        }
+
+        Assert.Equal(FakeUpstream.RaggedText, content);
+        using var usage = await client.SendAsync(HttpMethod.Get, "/api/usage?groupBy=model", account.Token);
+        var total = (await usage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");
+        Assert.Equal(3, total.GetProperty("completionTokens").GetInt64()); // the upstream's count: the stream ended as it should
+    }
+
     [Fact]
     public async Task OpenAi_chat_is_translated_to_ollama_and_back()
     {

@@ -1,23 +1,49 @@
+using System.Buffers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
 
-/// <summary>Writes what a client receives for each piece of an upstream stream, in the client's format.</summary>
-internal abstract class ClientStream
+/// <summary>
+/// Writes what a client receives for each piece of an upstream stream, in the client's format, as UTF-8 straight into
+/// the response's buffer: a line that passes through is copied as it came, never decoded to text and encoded again.
+/// </summary>
+internal abstract class ClientStream : IDisposable
 {
-    /// <summary>Appends the client's text for one upstream line (read into <paramref name="delta"/>) to <paramref name="output"/>.</summary>
-    public abstract void Write(Delta delta, string line, StringBuilder output);
+    private Utf8JsonWriter? _writer;
+
+    public void Dispose() => _writer?.Dispose();
+
+    /// <summary>Writes the client's bytes for one upstream line (read into <paramref name="delta"/>) to <paramref name="output"/>.</summary>
+    public abstract void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output);
+
+    /// <summary>Writes <paramref name="node"/> as JSON, as model routes write it (<see cref="WireJson"/>), with one writer per stream.</summary>
+    protected void WriteJson(IBufferWriter<byte> output, JsonNode node)
+    {
+        if (_writer is null)
+        {
+            _writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = WireJson.Options.Encoder });
+        }
+        else
+        {
+            _writer.Reset(output);
+        }
+
+        node.WriteTo(_writer, WireJson.Options);
+        _writer.Flush();
+    }
 }
 
 /// <summary>OpenAI to OpenAI: lines go through untouched, but for the usage chunk, which only clients that asked get.</summary>
 internal sealed class OpenAiPassthroughStream(bool includeUsage) : ClientStream
 {
-    public override void Write(Delta delta, string line, StringBuilder output)
+    public override void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
         if (delta.End || includeUsage || !delta.UsageOnly)
         {
-            output.Append(line).Append("\n\n");
+            output.Write(line);
+            output.Write("\n\n"u8);
         }
     }
 }
@@ -25,15 +51,19 @@ internal sealed class OpenAiPassthroughStream(bool includeUsage) : ClientStream
 /// <summary>Ollama to Ollama: lines go through untouched; the original's routes add the caller to the last one.</summary>
 internal sealed class OllamaPassthroughStream(Action<JsonObject>? annotate) : ClientStream
 {
-    public override void Write(Delta delta, string line, StringBuilder output)
+    public override void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
         if (delta.End && annotate is not null && JsonNode.Parse(line) is JsonObject final)
         {
             annotate(final);
-            line = WireJson.Text(final);
+            WriteJson(output, final);
+        }
+        else
+        {
+            output.Write(line);
         }
 
-        output.Append(line).Append('\n');
+        output.Write("\n"u8);
     }
 }
 
@@ -45,7 +75,7 @@ internal sealed class OpenAiTranslatingStream(bool chat, string id, long created
     private string? _finishReason;
     private TokenUsage? _usage;
 
-    public override void Write(Delta delta, string line, StringBuilder output)
+    public override void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
         if (delta.HasContent)
         {
@@ -65,10 +95,10 @@ internal sealed class OpenAiTranslatingStream(bool chat, string id, long created
         {
             var usage = Chunk(new JsonArray());
             usage["usage"] = OpenAiWire.UsageNode(_usage ?? TokenUsage.None);
-            output.Append("data: ").Append(WireJson.Text(usage)).Append("\n\n");
+            Event(output, usage);
         }
 
-        output.Append("data: ").Append(OpenAiWire.Done).Append("\n\n");
+        output.Write("data: [DONE]\n\n"u8);
     }
 
     private JsonObject ChatDelta(Delta delta)
@@ -110,7 +140,14 @@ internal sealed class OpenAiTranslatingStream(bool chat, string id, long created
     private static JsonArray TextChoice(string text, string? finish) =>
         new(new JsonObject { ["text"] = text, ["index"] = 0, ["logprobs"] = null, ["finish_reason"] = finish });
 
-    private void Event(StringBuilder output, JsonArray choices) => output.Append("data: ").Append(WireJson.Text(Chunk(choices))).Append("\n\n");
+    private void Event(IBufferWriter<byte> output, JsonArray choices) => Event(output, Chunk(choices));
+
+    private void Event(IBufferWriter<byte> output, JsonObject chunk)
+    {
+        output.Write("data: "u8);
+        WriteJson(output, chunk);
+        output.Write("\n\n"u8);
+    }
 
     private JsonObject Chunk(JsonArray choices) => new()
     {
@@ -132,7 +169,7 @@ internal sealed class OllamaTranslatingStream(bool chat, string model, TimeProvi
     private string? _finishReason;
     private TokenUsage? _usage;
 
-    public override void Write(Delta delta, string line, StringBuilder output)
+    public override void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
         if (!string.IsNullOrEmpty(delta.Text) || !string.IsNullOrEmpty(delta.Thinking))
         {
@@ -162,5 +199,9 @@ internal sealed class OllamaTranslatingStream(bool chat, string model, TimeProvi
         }
     }
 
-    private static void Line(StringBuilder output, JsonObject chunk) => output.Append(WireJson.Text(chunk)).Append('\n');
+    private void Line(IBufferWriter<byte> output, JsonObject chunk)
+    {
+        WriteJson(output, chunk);
+        output.Write("\n"u8);
+    }
 }

@@ -24,8 +24,8 @@ internal static class OllamaWire
         return completion;
     }
 
-    /// <summary>One NDJSON line of a chat or generate stream.</summary>
-    public static Delta ReadChunk(string line) =>
+    /// <summary>One NDJSON line (UTF-8) of a chat or generate stream.</summary>
+    public static Delta ReadChunk(ReadOnlySpan<byte> line) =>
         ReadChunk(JsonNode.Parse(line) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object."));
 
     private static Delta ReadChunk(JsonObject chunk)

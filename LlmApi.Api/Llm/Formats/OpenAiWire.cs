@@ -6,8 +6,6 @@ namespace LlmApi.Api.Llm.Formats;
 /// <summary>OpenAI's wire format: whole answers and stream chunks read into the shared model, and written from it.</summary>
 internal static class OpenAiWire
 {
-    public const string Done = "[DONE]";
-
     public static TokenUsage? Usage(JsonNode? node) => node.Get("usage") is JsonObject usage
         ? new TokenUsage(JsonRead.Int(usage["prompt_tokens"]) ?? 0, JsonRead.Int(usage["completion_tokens"]) ?? 0)
         : null;
@@ -77,18 +75,19 @@ internal static class OpenAiWire
     }
 
     /// <summary>
-    /// One SSE line of a chat or text-completion stream; null for lines that carry nothing (comments, blanks). Read from
-    /// a pooled <see cref="JsonDocument"/>, not a tree: a stream is read a line at a time, and most lines pass through.
+    /// One SSE line (UTF-8) of a chat or text-completion stream; null for lines that carry nothing (comments, blanks). Read
+    /// from a pooled <see cref="JsonDocument"/>, not a tree: a stream is read a line at a time, and most lines pass through.
     /// </summary>
-    public static Delta? ReadChunk(string line)
+    public static Delta? ReadChunk(ReadOnlyMemory<byte> line)
     {
-        if (!line.StartsWith("data:", StringComparison.Ordinal))
+        if (!line.Span.StartsWith("data:"u8))
         {
             return null;
         }
 
-        var data = line.AsMemory(5).Trim();
-        if (data.Span.SequenceEqual(Done))
+        var data = line[5..];
+        data = data[System.Text.Ascii.Trim(data.Span)];
+        if (data.Span.SequenceEqual("[DONE]"u8))
         {
             return new Delta { End = true };
         }

@@ -117,10 +117,10 @@ internal static class Translation
         return (translated, completion.Usage);
     }
 
-    /// <summary>How to read the upstream's stream lines, and how to write the client's.</summary>
-    public static (Func<string, Delta?> Read, ClientStream Write) Stream(ModelRequest request, UpstreamCall call, AnswerContext context)
+    /// <summary>How to read the upstream's stream lines (UTF-8, one at a time), and how to write the client's.</summary>
+    public static (Func<ReadOnlyMemory<byte>, Delta?> Read, ClientStream Write) Stream(ModelRequest request, UpstreamCall call, AnswerContext context)
     {
-        Func<string, Delta?> read = call.IsOpenAi ? OpenAiWire.ReadChunk : line => line.Length == 0 ? null : OllamaWire.ReadChunk(line);
+        Func<ReadOnlyMemory<byte>, Delta?> read = call.IsOpenAi ? OpenAiWire.ReadChunk : line => line.IsEmpty ? null : OllamaWire.ReadChunk(line.Span);
         ClientStream write = (IsSameFormat(request.Api, call.Api), request.IsOpenAi) switch
         {
             (true, true) => new OpenAiPassthroughStream(request.IncludeUsage),

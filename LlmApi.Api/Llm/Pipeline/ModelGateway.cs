@@ -195,6 +195,7 @@ internal sealed partial class ModelGateway(
     /// <summary>
     /// Forwards the upstream's stream line by line in the client's format. Whatever has arrived is written, then
     /// flushed at once: a piece is never held back waiting for the next, but pieces that came together leave together.
+    /// Lines stay UTF-8 throughout: read from the upstream's buffer, written into the response's.
     /// </summary>
     private async Task RelayAsync(Exchange exchange, HttpResponseMessage response, AnswerContext context, CancellationToken cancellationToken)
     {
@@ -207,7 +208,8 @@ internal sealed partial class ModelGateway(
         await http.Response.StartAsync(cancellationToken);
 
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
-        var output = new StringBuilder();
+        using var writer = write;
+        var output = http.Response.BodyWriter;
         var upstream = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken));
         try
         {
@@ -216,17 +218,17 @@ internal sealed partial class ModelGateway(
                 var result = await upstream.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
                 var ended = false;
+                var lines = 0;
                 while (!ended && NextLine(ref buffer, result.IsCompleted) is { } line)
                 {
                     ended = Relay(exchange, read, write, line, output);
+                    lines++;
                 }
 
                 upstream.AdvanceTo(buffer.Start, buffer.End);
-                if (output.Length > 0)
+                if (lines > 0 && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
                 {
-                    await http.Response.WriteAsync(output.ToString(), cancellationToken);
-                    await http.Response.Body.FlushAsync(cancellationToken);
-                    output.Clear();
+                    await output.FlushAsync(cancellationToken);
                 }
 
                 if (ended)
@@ -249,8 +251,8 @@ internal sealed partial class ModelGateway(
         exchange.ErrorType = "stream_interrupted"; // the upstream closed its stream before saying it was done
     }
 
-    /// <summary>Reads one upstream line into the client's text; true when the upstream said the stream is done.</summary>
-    private bool Relay(Exchange exchange, Func<string, Delta?> read, ClientStream write, string line, StringBuilder output)
+    /// <summary>Reads one upstream line into the client's bytes; true when the upstream said the stream is done.</summary>
+    private bool Relay(Exchange exchange, Func<ReadOnlyMemory<byte>, Delta?> read, ClientStream write, ReadOnlyMemory<byte> line, PipeWriter output)
     {
         if (read(line) is not { } delta)
         {
@@ -263,25 +265,27 @@ internal sealed partial class ModelGateway(
         }
 
         exchange.Usage = delta.Usage ?? exchange.Usage;
-        write.Write(delta, line, output);
+        write.Write(delta, line.Span, output);
         return delta.End;
     }
 
     /// <summary>
     /// The next line of <paramref name="buffer"/> (without its <c>\n</c> or <c>\r\n</c>), moving past it; at the end of the
-    /// stream also a last line that has no newline. Null when no whole line is buffered yet.
+    /// stream also a last line that has no newline. Null when no whole line is buffered yet. The line is the buffer's
+    /// own memory (valid until the reader is advanced) unless it spans segments; bytes that are not UTF-8 become U+FFFD,
+    /// as decoding them would.
     /// </summary>
-    private static string? NextLine(ref ReadOnlySequence<byte> buffer, bool completed)
+    private static ReadOnlyMemory<byte>? NextLine(ref ReadOnlySequence<byte> buffer, bool completed)
     {
-        ReadOnlySequence<byte> line;
+        ReadOnlySequence<byte> found;
         if (buffer.PositionOf((byte)'\n') is { } newline)
         {
-            line = buffer.Slice(0, newline);
+            found = buffer.Slice(0, newline);
             buffer = buffer.Slice(buffer.GetPosition(1, newline));
         }
         else if (completed && !buffer.IsEmpty)
         {
-            line = buffer;
+            found = buffer;
             buffer = buffer.Slice(buffer.End);
         }
         else
@@ -289,8 +293,13 @@ internal sealed partial class ModelGateway(
             return null;
         }
 
-        var text = Encoding.UTF8.GetString(line);
-        return text.EndsWith('\r') ? text[..^1] : text;
+        var line = found.IsSingleSegment ? found.First : found.ToArray();
+        if (line.Span.EndsWith((byte)'\r'))
+        {
+            line = line[..^1];
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(line.Span) ? line : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line.Span));
     }
 
     private async Task SettleAsync(UsageLease lease, Exchange exchange)
