@@ -17,6 +17,10 @@ internal sealed record ApiKey(
 {
     public const string Prefix = "llmk_";
 
+    /// <summary>True when the request presents an API key (<c>Authorization: Bearer llmk_...</c>) rather than a token.</summary>
+    public static bool IsPresentedBy(HttpRequest request) =>
+        request.Headers.Authorization.ToString().StartsWith("Bearer " + Prefix, StringComparison.Ordinal);
+
     public static class Fields
     {
         public const string Id = "id";

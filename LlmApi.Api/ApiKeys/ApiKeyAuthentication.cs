@@ -20,13 +20,17 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>Where an API key may stand in for a token: routes marked with <see cref="AcceptsApiKeys"/>.</summary>
+    public static bool IsAccepted(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<AcceptsApiKeys>() is not null;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal))
+        if (!ApiKey.IsPresentedBy(Request))
         {
             return AuthenticateResult.NoResult();
         }
+
+        var header = Request.Headers.Authorization.ToString();
 
         if (!ApiKey.TryParse(header["Bearer ".Length..].Trim(), out var tenantId, out var keyId, out var secret))
         {
@@ -68,4 +72,10 @@ internal sealed class ApiKeyAuthenticationHandler(
             ProblemDetails = { Status = StatusCodes.Status401Unauthorized, Title = "Unauthorized", Detail = failure },
         });
     }
+}
+
+/// <summary>Marks the routes a tenant's API key may call (model routes and usage): see <see cref="AuthenticationSetup.RequireModelAccess{TBuilder}"/>.</summary>
+internal sealed class AcceptsApiKeys
+{
+    public static readonly AcceptsApiKeys Instance = new();
 }

@@ -15,8 +15,6 @@ internal static class AuthenticationSetup
     /// <summary>Model routes: a user's token or a tenant's API key.</summary>
     public const string ModelAccessPolicy = "model-access";
 
-    private const string TokenOrKeyScheme = "TokenOrApiKey";
-
     public static void AddJwtAuthentication(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<JwtOptions>()
@@ -43,16 +41,16 @@ internal static class AuthenticationSetup
         builder.Services.AddSingleton<CachingTokenHandler>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer()
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null)
-            // API keys are recognisable by their prefix; everything else presented as a bearer credential is a JWT.
-            .AddPolicyScheme(TokenOrKeyScheme, "Token or API key", o => o.ForwardDefaultSelector = context =>
-                context.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal)
-                    ? ApiKeyAuthenticationHandler.SchemeName
-                    : JwtBearerDefaults.AuthenticationScheme);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<JwtOptions>, CachingTokenHandler>((bearer, jwtOptions, tokenHandler) =>
             {
                 var jwt = jwtOptions.Value;
+                // API keys are recognisable by their prefix. Where a key may stand in for a token, the default scheme
+                // hands a key to its own scheme, so a key call is authenticated once, by the middleware: no second
+                // scheme for the policy to run. Everywhere else a key is no credential (see OnMessageReceived).
+                bearer.ForwardDefaultSelector = context =>
+                    ApiKey.IsPresentedBy(context.Request) && ApiKeyAuthenticationHandler.IsAccepted(context) ? ApiKeyAuthenticationHandler.SchemeName : null;
                 bearer.MapInboundClaims = false;
                 bearer.TokenHandlers.Clear();
                 bearer.TokenHandlers.Add(tokenHandler);
@@ -77,7 +75,7 @@ internal static class AuthenticationSetup
                     // API keys are not JWTs: leave them to their own scheme instead of failing (and logging) here.
                     OnMessageReceived = context =>
                     {
-                        if (context.Request.Headers.Authorization.ToString().StartsWith("Bearer " + ApiKey.Prefix, StringComparison.Ordinal))
+                        if (ApiKey.IsPresentedBy(context.Request))
                         {
                             context.NoResult();
                         }
@@ -114,8 +112,12 @@ internal static class AuthenticationSetup
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole(User.RoleValue(UserRole.Admin)))
             .AddPolicy(UserPolicy, policy => policy.RequireAuthenticatedUser())
-            .AddPolicy(ModelAccessPolicy, policy => policy.AddAuthenticationSchemes(TokenOrKeyScheme).RequireAuthenticatedUser());
+            .AddPolicy(ModelAccessPolicy, policy => policy.RequireAuthenticatedUser());
     }
+
+    /// <summary>Model routes and usage: a user's token or a tenant's API key (<see cref="ModelAccessPolicy"/>, <see cref="AcceptsApiKeys"/>).</summary>
+    public static TBuilder RequireModelAccess<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireAuthorization(ModelAccessPolicy).WithMetadata(AcceptsApiKeys.Instance);
 
     private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
     {

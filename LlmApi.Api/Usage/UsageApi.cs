@@ -32,7 +32,7 @@ internal static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/usage", GetAsync).WithTags("Usage").RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
+        app.MapGet("/api/usage", GetAsync).WithTags("Usage").RequireModelAccess();
         app.MapGet("/api/usage/current", GetCurrentAsync).WithTags("Usage").RequireAuthorization(AuthenticationSetup.AdminPolicy);
         return app;
     }

@@ -25,9 +25,9 @@ internal static class LlmChatApi
     {
         var llm = app.MapGroup("/api/llm").WithTags("LLM (Ollama format)");
         var tenantHeader = new DocumentedHeader(TenantHeader, "The caller's own tenant id, as the original API required.");
-        llm.MapPost("/chat", ChatAsync).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy)
+        llm.MapPost("/chat", ChatAsync).RequireModelAccess()
             .WithMetadata(new RequestSizeLimitAttribute(ModelCalls.MaxRequestBodyBytes), tenantHeader, KeyCheckedAtAdmission.Instance);
-        llm.MapGet("/models", Models).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy).WithMetadata(tenantHeader);
+        llm.MapGet("/models", Models).RequireModelAccess().WithMetadata(tenantHeader);
         llm.MapGet("/health", Health).AllowAnonymous();
         return app;
     }

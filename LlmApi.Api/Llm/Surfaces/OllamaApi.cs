@@ -29,7 +29,7 @@ internal static class OllamaApi
     public static IEndpointRouteBuilder MapOllamaApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Ollama-compatible").WithMetadata(OllamaSurface.Instance);
-        var models = api.MapGroup(string.Empty).RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
+        var models = api.MapGroup(string.Empty).RequireModelAccess();
         models.MapModelCall("/chat", ClientApi.OllamaChat, streamByDefault: true);
         models.MapModelCall("/generate", ClientApi.OllamaGenerate, streamByDefault: true);
         models.MapModelCall("/embed", ClientApi.OllamaEmbed, streamByDefault: false);

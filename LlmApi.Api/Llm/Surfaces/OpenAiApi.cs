@@ -17,7 +17,7 @@ internal static class OpenAiApi
 
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireAuthorization(AuthenticationSetup.ModelAccessPolicy);
+        var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireModelAccess();
         v1.MapModelCall("/chat/completions", ClientApi.OpenAiChat, streamByDefault: false);
         v1.MapModelCall("/completions", ClientApi.OpenAiCompletion, streamByDefault: false);
         v1.MapModelCall("/embeddings", ClientApi.OpenAiEmbeddings, streamByDefault: false);
