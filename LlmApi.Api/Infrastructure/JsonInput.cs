@@ -107,24 +107,36 @@ internal static class JsonInput
     private static bool IsWellFormedName(JsonProperty property)
     {
         var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-        return raw.Contains((byte)'\\') ? IsWellFormedText(() => property.Name) : Utf8.IsValid(raw);
+        if (!raw.Contains((byte)'\\'))
+        {
+            return Utf8.IsValid(raw);
+        }
+
+        try
+        {
+            return UnicodeText.IsWellFormed(property.Name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // bytes that are not UTF-8 cannot even be read as text
+        }
     }
 
     private static bool IsWellFormedString(JsonElement element)
     {
         var raw = JsonMarshal.GetRawUtf8Value(element);
-        return raw.Contains((byte)'\\') ? IsWellFormedText(element.GetString) : Utf8.IsValid(raw);
-    }
+        if (!raw.Contains((byte)'\\'))
+        {
+            return Utf8.IsValid(raw);
+        }
 
-    private static bool IsWellFormedText(Func<string?> decode)
-    {
         try
         {
-            return UnicodeText.IsWellFormed(decode());
+            return UnicodeText.IsWellFormed(element.GetString());
         }
         catch (InvalidOperationException)
         {
-            return false; // bytes that are not UTF-8 cannot even be read as text
+            return false;
         }
     }
 }
