@@ -23,7 +23,7 @@ internal abstract class ClientStream : IDisposable
     {
         if (_writer is null)
         {
-            _writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = WireJson.Options.Encoder });
+            _writer = new Utf8JsonWriter(output, WireJson.WriterOptions);
         }
         else
         {

@@ -240,7 +240,7 @@ internal static class Translation
     private static byte[] Write(Action<Utf8JsonWriter> members)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Options.Encoder, SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
         {
             writer.WriteStartObject();
             members(writer);

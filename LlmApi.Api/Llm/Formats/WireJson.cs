@@ -1,6 +1,5 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
 
@@ -12,5 +11,6 @@ internal static class WireJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static string Text(JsonNode node) => node.ToJsonString(Options);
+    /// <summary>The same escaping for JSON written directly (upstream request bodies, stream chunks).</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = Options.Encoder };
 }
