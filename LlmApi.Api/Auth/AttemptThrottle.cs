@@ -64,7 +64,7 @@ internal sealed class AttemptThrottle(IConnectionMultiplexer redis, IOptions<Thr
             ThrottleScope.Address => o.AddressFailures,
             _ => o.PasswordChangeFailures,
         };
-        var ms = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, RedisKeys.Throttle(scope.ToString().ToLowerInvariant(), id),
+        var ms = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, RedisKeys.Throttle(StoredValues<ThrottleScope>.Of(scope), id),
             [action, threshold, (long)o.FailureWindow.TotalMilliseconds, (long)o.FirstLock.TotalMilliseconds, (long)o.MaxLock.TotalMilliseconds]);
         return TimeSpan.FromMilliseconds(ms);
     }
