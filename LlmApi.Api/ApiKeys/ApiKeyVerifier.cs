@@ -18,6 +18,7 @@ internal sealed class ApiKeyVerifier(IConnectionMultiplexer redis, ApiKeyCache c
         var keyRead = batch.HashGetAllAsync(RedisKeys.ApiKey(tenantId, keyId));
         var tenantRead = batch.HashGetAllAsync(RedisKeys.Tenant(tenantId));
         batch.Execute();
+        await tenantRead; // the last reply first: one continuation for both (see AccessValidator)
         var key = ApiKey.FromHash(await keyRead);
         if (key is null || !secretMatches(key))
         {

@@ -45,7 +45,12 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
         var tenantRead = knownTenant is null ? batch.HashGetAllAsync(tenantKey) : null;
         var tenantState = knownTenant is null ? null : batch.HashGetAsync(tenantKey, TenantState);
         batch.Execute();
-        await Task.WhenAll(sessionLive, (Task?)userRead ?? userState!, (Task?)tenantRead ?? tenantState!);
+
+        // Replies come back in order on one connection, so the last read completes last: awaiting it first costs one
+        // continuation, where Task.WhenAll queued one to the thread pool per read (the client completes every
+        // reply's task asynchronously). Awaiting the others after it is then synchronous.
+        await ((Task?)tenantRead ?? tenantState!);
+        await ((Task?)userRead ?? userState!);
 
         if (!await sessionLive)
         {

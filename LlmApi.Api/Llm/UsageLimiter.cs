@@ -192,6 +192,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         var spent = batch.HashGetAsync(budget, ["used", "reserved"]);
         var inFlight = batch.SortedSetLengthAsync(InFlight(tenantId), now.ToUnixTimeMilliseconds(), double.PositiveInfinity, Exclude.Start);
         batch.Execute();
+        await inFlight; // the last reply first: one continuation for all four (see AccessValidator)
         var (minuteEnds, monthEnds) = WindowEnds(now);
         var used = await spent;
         return new LimitUsage((long?)await requests ?? 0, (long?)await tokens ?? 0, minuteEnds,
