@@ -121,6 +121,10 @@ if (builder.ExecutionContext.IsPublishMode)
     // The managed heap stays at 320 MiB, leaving the rest of the 512Mi limit to native memory (sockets, buffers, JIT):
     // the GC collects harder near the limit rather than the pod being OOM-killed.
     api.WithEnvironment("DOTNET_GCHeapHardLimit", "0x14000000");
+    // Workstation GC, which the runtime uses anyway at the Deployment's one CPU: said explicitly so that a pod given
+    // more CPU keeps the same memory behaviour inside its limit (replicas scale out, not up), and so the benchmarks,
+    // which run the API with these settings on more cores, measure the collector that runs here (docs/benchmarks.md).
+    api.WithEnvironment("DOTNET_gcServer", "0");
     // The console is served under the API's host at /console (its Ingress path).
     console.WithEnvironment("Console__PathBase", ConsolePath);
 }
