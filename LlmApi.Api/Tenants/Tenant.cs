@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LlmApi.Api.Infrastructure;
 using StackExchange.Redis;
@@ -73,10 +74,19 @@ internal sealed record Tenant(
     public TenantResponse ToResponse() => new(TenantId, Name, Domain, Status, ReadableSettings(SettingsJson), Limits, CreatedAt, UpdatedAt);
 
     /// <summary>
+    /// The settings as parsed, once per stored text: a tenant the access check remembers (<see cref="Auth.AccessCache"/>)
+    /// answers <c>/api/auth/me</c> and <c>/api/tenant</c> with the same text on every request. Keyed by the string
+    /// itself, so an entry lives as long as the record holding it, and changed settings are other text.
+    /// </summary>
+    private static readonly ConditionalWeakTable<string, StrongBox<JsonElement>> Parsed = new();
+
+    private static JsonElement ReadableSettings(string json) => Parsed.GetValue(json, static text => new(Readable(text))).Value!;
+
+    /// <summary>
     /// The stored settings, or an empty object when they cannot be written out (text stored before input was checked
     /// for well-formed Unicode): one unreadable record must not break every answer, or a page, that includes it.
     /// </summary>
-    private static JsonElement ReadableSettings(string json)
+    private static JsonElement Readable(string json)
     {
         try
         {

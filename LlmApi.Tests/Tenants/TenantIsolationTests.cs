@@ -73,6 +73,14 @@ public class TenantIsolationTests(ApiFixture fixture)
         var body = await updated.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("Renamed Tenant", body.GetProperty("name").GetString());
         Assert.Equal("llama3", body.GetProperty("settings").GetProperty("defaultModel").GetString());
+        for (var read = 0; read < 2; read++)
+        {
+            // The second answer comes from the tenant the access check remembered, with its settings parsed once.
+            using var me = await client.SendAsync(HttpMethod.Get, "/api/auth/me", a.Token);
+            var tenant = (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("tenant");
+            Assert.Equal(512, tenant.GetProperty("settings").GetProperty("maxTokens").GetInt32());
+        }
+
         using var invalid = await client.SendAsync(HttpMethod.Patch, "/api/tenant", a.Token, new { settings = "not an object" });
         await invalid.AssertProblemAsync(HttpStatusCode.BadRequest);
     }
