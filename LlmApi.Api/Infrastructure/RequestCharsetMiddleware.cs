@@ -11,7 +11,9 @@ internal sealed class RequestCharsetMiddleware(RequestDelegate next)
 {
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
+        // Parsed only when it names a charset at all: every model call sends a content type, few send a charset.
         if (context.Request.ContentType is { } contentType
+            && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
             && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
             && mediaType.Parameters.Any(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase))
             && !(mediaType.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || mediaType.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)))

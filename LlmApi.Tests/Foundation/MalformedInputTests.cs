@@ -137,6 +137,7 @@ public class MalformedInputTests(ApiFixture fixture)
     [InlineData("application/json; charset=bogus")]
     [InlineData("application/json; charset=utf-7")]
     [InlineData("application/json; charset=")]
+    [InlineData("application/json; Charset=ISO-8859-1")]
     public async Task A_body_in_another_charset_is_415_on_every_json_route(string contentType)
     {
         using var client = fixture.CreateClient();
