@@ -18,12 +18,10 @@ REDIS_PORT=${REDIS_PORT:-6399}
 API_URL=http://127.0.0.1:5099
 UPSTREAM_URL=http://127.0.0.1:5199
 PORTKEY_URL=http://127.0.0.1:5299
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
+source bench/common.sh
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 redis_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,]' '/^cmdstat_/ && !/^cmdstat_info/ {s += $2} END {print s + 0}'; }
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and the gateways share it"
@@ -36,16 +34,10 @@ pids+=($!)
 (cd "$work" && NODE_ENV=production exec node "$work/portkey/node_modules/@portkey-ai/gateway/build/start-server.js" --port="${PORTKEY_URL##*:}" --headless) >"$work/portkey.log" 2>&1 &
 portkey_pid=$!
 pids+=($portkey_pid)
-# As deployed: Release, Production logging, telemetry on (Prometheus), trace sampling, Redis tracing and GC limits as the generated
-# Deployment sets them (read from aspire-manifests/api.yaml), an OpenAI-format upstream.
-source bench/deployed-settings.sh
+# As deployed: Release, Production logging, telemetry on (Prometheus), trace sampling, Redis tracing and GC settings as the
+# generated Deployment sets them (read from aspire-manifests/api.yaml), an OpenAI-format upstream.
 echo "== API settings from the Deployment: ${deployed[*]}"
-env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" \
-  Operator__Key="benchmark-operator-key-0123456789abcdef" Throttling__SessionsPerUser=10000 \
-  Llm__Upstreams__bench__Endpoint="$UPSTREAM_URL/v1" Llm__Upstreams__bench__Provider=OpenAI \
-  ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-  dotnet "$work/api/LlmApi.Api.dll" --urls "$API_URL" >"$work/api.log" 2>&1 &
-api_pid=$!
+run_api "$work/api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log"
 pids+=($api_pid)
 wait_for "$UPSTREAM_URL/v1/models"
 wait_for "$API_URL/alive"
@@ -53,15 +45,7 @@ for _ in $(seq 1 150); do curl -s -o /dev/null "$PORTKEY_URL/" && break; sleep 0
 # `dotnet run` starts the upstream as a child process: measure the one that listens.
 upstream_pid=$(ss -ltnpH "sport = :${UPSTREAM_URL##*:}" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
 
-domain="side-$RANDOM.example.com"
-read -r tenant token < <(curl -fs -X POST "$API_URL/api/auth/register" -H 'content-type: application/json' \
-  -d "{\"tenantName\":\"Bench\",\"domain\":\"$domain\",\"username\":\"bench\",\"email\":\"bench@$domain\",\"password\":\"benchmark password\"}" \
-  | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["tenant"]["tenantId"], b["token"])')
-curl -fs -o /dev/null -X PATCH "$API_URL/api/admin/tenants/$tenant" -H 'X-Operator-Key: benchmark-operator-key-0123456789abcdef' \
-  -H 'content-type: application/json' \
-  -d '{"limits":{"requestsPerMinute":100000000,"tokensPerMinute":1000000000,"concurrentRequests":10000,"monthlyTokenBudget":1000000000000}}'
-key=$(curl -fs -X POST "$API_URL/api/keys" -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"name":"bench"}' \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+bench_tenant "$API_URL"
 
 lua() { # name body [header lines]
   local name=$1 body=$2
@@ -75,8 +59,8 @@ lua direct "$chat"
 lua direct-stream "$stream"
 lua portkey "$chat" "${portkey_headers[@]}"
 lua portkey-stream "$stream" "${portkey_headers[@]}"
-lua gateway "$chat" "wrk.headers[\"Authorization\"] = \"Bearer $key\""
-lua gateway-stream "$stream" "wrk.headers[\"Authorization\"] = \"Bearer $key\""
+chat_lua "$work/gateway.lua" "$key"
+chat_lua "$work/gateway-stream.lua" "$key" true
 
 # measure NAME PID CONNECTIONS URL [wrk options...]: one row of the table
 rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# A/B of two builds of the API (issue 11), for deciding whether a change makes a call cheaper: on this shared machine
+# the same build measures 10-25% apart between runs, more than most changes move a call, so one side-by-side run
+# before and one after decide nothing. Here both builds run at once against one Redis and one upstream, with the
+# Deployment's settings, and wrk alternates between them in short segments, so drift falls on both alike; the whole
+# is done twice with the ports swapped, because the process started second measures slower whichever build it runs.
+# Prints CPU time per request (utime + stime over the requests served) of each build, per order and over both. Both
+# builds get the runtime settings of this checkout's Deployment (aspire-manifests/api.yaml), whatever their revision.
+#
+# usage: bash bench/ab.sh A B    where A and B are git revisions (published into a temporary folder) or folders that
+#        hold a published LlmApi.Api.dll. Settings: ROWS="root me chat stream", ROUNDS=6 segment pairs per row and
+#        order, SEGMENT=5s, WARMUP=30s per row and build; A_ENV / B_ENV: NAME=value settings for one side only (the
+#        same build twice with B_ENV="DOTNET_gcServer=1" measures that setting).
+# Needs wrk, redis-server, curl, python3, git.
+set -euo pipefail
+[ $# -eq 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+cd "$(dirname "$0")/.."
+source bench/common.sh
+ROWS=${ROWS:-root me chat stream}
+ROUNDS=${ROUNDS:-6}
+SEGMENT=${SEGMENT:-5s}
+WARMUP=${WARMUP:-30s}
+REDIS_PORT=${REDIS_PORT:-6398}
+UPSTREAM_URL=http://127.0.0.1:5198
+PORTS=(5096 5097)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  for tree in "$work"/src-*; do [ -d "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# build SIDE WHAT: a folder with the published API for a revision or a folder
+build() {
+  if [ -f "$2/LlmApi.Api.dll" ]; then echo "$2"; return; fi
+  git worktree add --detach "$work/src-$1" "$2" >/dev/null 2>&1
+  dotnet publish "$work/src-$1/LlmApi.Api" -c Release -o "$work/pub-$1" --nologo -v q >/dev/null
+  echo "$work/pub-$1"
+}
+declare -A dir=([A]=$(build A "$1") [B]=$(build B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and both APIs share it"
+echo "== A: $1 ${A_ENV:-}"
+echo "== B: $2 ${B_ENV:-}"
+echo "== settings from the Deployment: ${deployed[*]}"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+wait_for "$UPSTREAM_URL/v1/models"
+
+load() { # ROW URL DURATION TOKEN LUA_DIR
+  case $1 in
+    root) wrk -t2 -c32 -d"$3" "$2/" ;;
+    me) wrk -t2 -c32 -d"$3" -H "Authorization: Bearer $4" "$2/api/auth/me" ;;
+    chat) wrk -t2 -c64 -d"$3" -s "$5/chat.lua" "$2/v1/chat/completions" ;;
+    stream) wrk -t2 -c64 -d"$3" -s "$5/stream.lua" "$2/v1/chat/completions" ;;
+    *) echo "unknown row $1" >&2; exit 2 ;;
+  esac
+}
+
+declare -A ticks requests
+for order in 1 2; do
+  # order 1: A on the first port, B on the second; order 2 swapped
+  sides=(A B); [ $order = 2 ] && sides=(B A)
+  declare -A pid url token
+  for i in 0 1; do
+    side=${sides[$i]}
+    url[$side]=http://127.0.0.1:${PORTS[$i]}
+    # word splitting of the extra settings is intended: NAME=value pairs
+    # shellcheck disable=SC2086
+    run_api "${dir[$side]}" "${url[$side]}" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api-$side-$order.log" ${extra[$side]}
+    pid[$side]=$api_pid
+    pids+=($api_pid)
+  done
+  for side in A B; do
+    wait_for "${url[$side]}/alive"
+    bench_tenant "${url[$side]}"
+    token[$side]=$token
+    mkdir -p "$work/$side"
+    chat_lua "$work/$side/chat.lua" "$key"
+    chat_lua "$work/$side/stream.lua" "$key" true
+  done
+  for row in $ROWS; do
+    for side in "${sides[@]}"; do load "$row" "${url[$side]}" "$WARMUP" "${token[$side]}" "$work/$side" >/dev/null; done
+    for _ in $(seq 1 "$ROUNDS"); do
+      for side in "${sides[@]}"; do
+        before=$(cpu_ticks "${pid[$side]}")
+        load "$row" "${url[$side]}" "$SEGMENT" "${token[$side]}" "$work/$side" >"$work/segment.txt"
+        after=$(cpu_ticks "${pid[$side]}")
+        if grep -q 'Non-2xx' "$work/segment.txt"; then echo "$side $row: $(grep -h 'Non-2xx' "$work/segment.txt" | xargs)"; fi
+        ticks[$side$row$order]=$(( ${ticks[$side$row$order]:-0} + after - before ))
+        requests[$side$row$order]=$(( ${requests[$side$row$order]:-0} + $(awk '/requests in/ {print $1}' "$work/segment.txt") ))
+      done
+    done
+  done
+  kill "${pid[A]}" "${pid[B]}"
+  wait "${pid[A]}" "${pid[B]}" 2>/dev/null || true
+  unset pid url token
+done
+
+us() { echo $(( $1 * TICK_US / $2 )); }
+echo "== CPU per request (us): $ROUNDS alternating $SEGMENT segments per build, row and order, after $WARMUP each"
+echo "| row | A, order 1 | A, order 2 | A | B, order 1 | B, order 2 | B | B / A |"
+echo "|---|---|---|---|---|---|---|---|"
+declare -A total count
+for row in $ROWS; do
+  line="| $row"
+  for side in A B; do
+    t=0; n=0
+    for order in 1 2; do
+      line+=" | $(us "${ticks[$side$row$order]}" "${requests[$side$row$order]}")"
+      t=$((t + ticks[$side$row$order])); n=$((n + requests[$side$row$order]))
+    done
+    line+=" | **$(us $t $n)**"
+    total[$side]=$t; count[$side]=$n
+  done
+  echo "$line | $(python3 -c "print(f'{(${total[B]} / ${count[B]}) / (${total[A]} / ${count[A]}):.3f}')") |"
+done

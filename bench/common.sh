@@ -1,0 +1,48 @@
+# Sourced by the side-by-side scripts (bench/sidebyside.sh, bench/ab.sh): what they share.
+
+# The runtime settings the generated Deployment gives the API, as NAME=value (see deployed-settings.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/deployed-settings.sh"
+
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
+
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run_api DLL_DIR URL REDIS_PORT UPSTREAM_URL LOG [NAME=value...]: starts the API in the background as the benchmarks
+# measure it (Release, Production, the Deployment's settings, an OpenAI-format upstream named "bench"); the extra
+# settings come last and win. Its process id is in $api_pid.
+run_api() {
+  local dir=$1 url=$2 redis_port=$3 upstream=$4 log=$5
+  shift 5
+  env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$redis_port" Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" \
+    Operator__Key="benchmark-operator-key-0123456789abcdef" Throttling__SessionsPerUser=10000 \
+    Llm__Upstreams__bench__Endpoint="$upstream/v1" Llm__Upstreams__bench__Provider=OpenAI \
+    ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$@" \
+    dotnet "$dir/LlmApi.Api.dll" --urls "$url" >"$log" 2>&1 &
+  api_pid=$!
+}
+
+# bench_tenant URL: registers a tenant whose limits never refuse (they are still checked on every call) and gives it
+# an API key; sets $tenant, $token (its admin's) and $key.
+bench_tenant() {
+  local api=$1 domain="bench-$RANDOM$RANDOM.example.com"
+  read -r tenant token < <(curl -fs -X POST "$api/api/auth/register" -H 'content-type: application/json' \
+    -d "{\"tenantName\":\"Bench\",\"domain\":\"$domain\",\"username\":\"bench\",\"email\":\"bench@$domain\",\"password\":\"benchmark password\"}" \
+    | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["tenant"]["tenantId"], b["token"])')
+  curl -fs -o /dev/null -X PATCH "$api/api/admin/tenants/$tenant" -H 'X-Operator-Key: benchmark-operator-key-0123456789abcdef' \
+    -H 'content-type: application/json' \
+    -d '{"limits":{"requestsPerMinute":100000000,"tokensPerMinute":1000000000,"concurrentRequests":10000,"monthlyTokenBudget":1000000000000}}'
+  key=$(curl -fs -X POST "$api/api/keys" -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"name":"bench"}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+}
+
+# chat_lua FILE KEY [STREAM]: a wrk script sending the benchmark's chat call with the key (streaming when STREAM=true).
+chat_lua() {
+  local stream=""
+  [ "${3:-false}" = true ] && stream=',"stream":true'
+  printf '%s\n' 'wrk.method = "POST"' \
+    "wrk.body = '{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16$stream}'" \
+    'wrk.headers["Content-Type"] = "application/json"' "wrk.headers[\"Authorization\"] = \"Bearer $2\"" >"$1"
+}
