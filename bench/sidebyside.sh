@@ -13,6 +13,8 @@ DURATION=${DURATION:-15s}
 # chat path's CPU per call kept falling for about a minute of load on this kind of machine (tiered compilation and its
 # instrumented tier), so a 10 s warm-up left part of that in the measured window (docs/benchmarks.md).
 WARMUP=${WARMUP:-30s}
+# How many times the rows are measured in turn (see below); DURATION is each segment's.
+ROUNDS=${ROUNDS:-1}
 PORTKEY_VERSION=${PORTKEY_VERSION:-1.15.2}
 REDIS_PORT=${REDIS_PORT:-6399}
 API_URL=http://127.0.0.1:5099
@@ -62,39 +64,71 @@ lua portkey-stream "$stream" "${portkey_headers[@]}"
 chat_lua "$work/gateway.lua" "$key"
 chat_lua "$work/gateway-stream.lua" "$key" true
 
-# measure NAME PID CONNECTIONS URL [wrk options...]: one row of the table
+# measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
 rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
 watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
+declare -A names ticks commands requests seconds latencies errors
 measure() {
-  local name=$1 pid=$2 connections=$3 url=$4
-  local out="$work/$(printf '%s' "$name" | tr -c 'A-Za-z0-9' '_').txt"
-  shift 4
-  wrk -t2 -c"$connections" -d"$WARMUP" "$@" "$url" >/dev/null
-  local ticks redis_before
-  ticks=$(cpu_ticks "$pid")
+  local row=$1 name=$2 pid=$3 connections=$4 url=$5
+  local out="$work/segment.txt"
+  shift 5
+  names[$row]=$name
+  [ "$round" -gt 1 ] || wrk -t2 -c"$connections" -d"$WARMUP" "$@" "$url" >/dev/null
+  local before redis_before
+  before=$(cpu_ticks "$pid")
   redis_before=$(redis_calls)
   wrk -t2 -c"$connections" -d"$DURATION" --latency "$@" "$url" >"$out"
-  local used=$(($(cpu_ticks "$pid") - ticks)) commands=$(($(redis_calls) - redis_before))
-  local requests
-  requests=$(awk '/requests in/ {print $1}' "$out")
-  printf '| %-26s | %9s | %8s | %8s | %7s us | %5s | %s\n' "$name" "$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$out")" \
-    "$(awk '$1=="50%" {print $2}' "$out")" "$(awk '$1=="99%" {print $2}' "$out")" \
-    "$((used * TICK_US / requests))" "$(python3 -c "print(f'{$commands / $requests:.1f}')")" \
-    "$(grep -h 'Non-2xx' "$out" | xargs || true)"
+  ticks[$row]=$(( ${ticks[$row]:-0} + $(cpu_ticks "$pid") - before ))
+  commands[$row]=$(( ${commands[$row]:-0} + $(redis_calls) - redis_before ))
+  requests[$row]=$(( ${requests[$row]:-0} + $(awk '/requests in/ {print $1}' "$out") ))
+  seconds[$row]="${seconds[$row]:-} $(awk '/requests in/ {sub(/,$/, "", $4); print $4}' "$out")"
+  latencies[$row]="${latencies[$row]:-} $(awk '$1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print p50 "/" p99}' "$out")"
+  errors[$row]=$(( ${errors[$row]:-0} + $(awk '/Non-2xx/ {print $NF}' "$out" | head -1 | grep -E '^[0-9]+$' || echo 0) ))
 }
 
 watch_rss &
 pids+=($!)
-echo "== wrk -t2, $DURATION per row after $WARMUP of the same load; CPU per request of the serving process"
-echo "| request                    |     req/s |      p50 |      p99 | CPU/request | Redis cmds/req | errors"
-echo "|---|---|---|---|---|---|---|"
-measure "GET / (API)" "$api_pid" 32 "$API_URL/"
-measure "GET /alive (API)" "$api_pid" 32 "$API_URL/alive"
-measure "GET /api/auth/me (API)" "$api_pid" 32 "$API_URL/api/auth/me" -H "Authorization: Bearer $token"
-measure "chat: upstream itself" "$upstream_pid" 64 "$UPSTREAM_URL/v1/chat/completions" -s "$work/direct.lua"
-measure "chat: Portkey" "$portkey_pid" 64 "$PORTKEY_URL/v1/chat/completions" -s "$work/portkey.lua"
-measure "chat: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$work/gateway.lua"
-measure "stream: upstream itself" "$upstream_pid" 64 "$UPSTREAM_URL/v1/chat/completions" -s "$work/direct-stream.lua"
-measure "stream: Portkey" "$portkey_pid" 64 "$PORTKEY_URL/v1/chat/completions" -s "$work/portkey-stream.lua"
-measure "stream: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$work/gateway-stream.lua"
+# The rows are measured in turn, ROUNDS times over, and each row's figures are over all its segments: on a shared machine
+# a slow minute then falls on every row alike rather than on the one measured in it, and the ratios hold better.
+for round in $(seq 1 "$ROUNDS"); do
+  measure root "GET / (API)" "$api_pid" 32 "$API_URL/"
+  measure alive "GET /alive (API)" "$api_pid" 32 "$API_URL/alive"
+  measure me "GET /api/auth/me (API)" "$api_pid" 32 "$API_URL/api/auth/me" -H "Authorization: Bearer $token"
+  measure chat-direct "chat: upstream itself" "$upstream_pid" 64 "$UPSTREAM_URL/v1/chat/completions" -s "$work/direct.lua"
+  measure chat-portkey "chat: Portkey" "$portkey_pid" 64 "$PORTKEY_URL/v1/chat/completions" -s "$work/portkey.lua"
+  measure chat "chat: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$work/gateway.lua"
+  measure stream-direct "stream: upstream itself" "$upstream_pid" 64 "$UPSTREAM_URL/v1/chat/completions" -s "$work/direct-stream.lua"
+  measure stream-portkey "stream: Portkey" "$portkey_pid" 64 "$PORTKEY_URL/v1/chat/completions" -s "$work/portkey-stream.lua"
+  measure stream "stream: this gateway" "$api_pid" 64 "$API_URL/v1/chat/completions" -s "$work/gateway-stream.lua"
+done
+
+echo "== wrk -t2, $ROUNDS round(s) of $DURATION per row, each row first loaded for $WARMUP; CPU per request of the serving process"
+echo "== p50 and p99: the median of the rows' segments"
+echo "| request                    |     req/s |      p50 |      p99 | CPU/request | ratio | Redis cmds/req | errors"
+echo "|---|---|---|---|---|---|---|---|"
+us() { echo $(( ticks[$1] * TICK_US / requests[$1] )); }
+for row in root alive me chat-direct chat-portkey chat stream-direct stream-portkey stream; do
+  case $row in
+    me | chat | stream) ratio="$(python3 -c "print(f'{$(us "$row") / $(us root):.2f}x')")" ;;
+    *) ratio="" ;;
+  esac
+  [ "$row" = chat ] && ratio+=", $(python3 -c "print(f'{$(us chat) / $(us chat-portkey):.3f}')") of Portkey's"
+  read -r rate p50 p99 < <(python3 - "${requests[$row]}" "${seconds[$row]}" "${latencies[$row]}" <<'PY'
+import statistics, sys
+def ms(text):
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+requests, seconds, latencies = int(sys.argv[1]), sys.argv[2].split(), [l.split("/") for l in sys.argv[3].split()]
+rate = requests / sum(ms(s) / 1000 for s in seconds)
+p50 = statistics.median(ms(l[0]) for l in latencies)
+p99 = statistics.median(ms(l[1]) for l in latencies)
+print(f"{rate:.0f} {p50:.2f}ms {p99:.2f}ms")
+PY
+)
+  errs=""; [ "${errors[$row]}" -gt 0 ] && errs="${errors[$row]} non-2xx"
+  printf '| %-26s | %9s | %8s | %8s | %7s us | %s | %5s | %s\n' "${names[$row]}" "$rate" "$p50" "$p99" "$(us "$row")" \
+    "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$errs"
+done
 echo "API RSS: at most $(cat "$work/max_rss") MiB during the runs (sampled every second), $(rss) MiB after them"
