@@ -8,13 +8,14 @@
 # Needs wrk, redis-server, node and npm, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-15s}
+DURATION=${DURATION:-10s}
 # Load before each row is measured: a replica in service has long finished compiling its code. From a cold start the
 # chat path's CPU per call kept falling for about a minute of load on this kind of machine (tiered compilation and its
 # instrumented tier), so a 10 s warm-up left part of that in the measured window (docs/benchmarks.md).
 WARMUP=${WARMUP:-30s}
-# How many times the rows are measured in turn (see below); DURATION is each segment's.
-ROUNDS=${ROUNDS:-1}
+# How many times the rows are measured in turn (see below; 1 measures each row once, as the runs before the fifth pass
+# of issue 11 did); DURATION is each segment's.
+ROUNDS=${ROUNDS:-3}
 PORTKEY_VERSION=${PORTKEY_VERSION:-1.15.2}
 REDIS_PORT=${REDIS_PORT:-6399}
 API_URL=http://127.0.0.1:5099
