@@ -104,9 +104,15 @@ internal static class JsonInput
 
     // Without an escape, text is well-formed exactly when its bytes are valid UTF-8 (which cannot encode a surrogate).
     // With one, it is decoded and its UTF-16 checked for lone surrogates.
-    private static bool IsWellFormedName(JsonProperty property)
+    private static bool IsWellFormedName(JsonProperty property) =>
+        IsWellFormed(JsonMarshal.GetRawUtf8PropertyName(property), property, static p => p.Name);
+
+    private static bool IsWellFormedString(JsonElement element) =>
+        IsWellFormed(JsonMarshal.GetRawUtf8Value(element), element, static e => e.GetString());
+
+    // The decoder is a static lambda given its source, so nothing is allocated per name or string checked.
+    private static bool IsWellFormed<T>(ReadOnlySpan<byte> raw, T source, Func<T, string?> decode)
     {
-        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
         if (!raw.Contains((byte)'\\'))
         {
             return Utf8.IsValid(raw);
@@ -114,29 +120,11 @@ internal static class JsonInput
 
         try
         {
-            return UnicodeText.IsWellFormed(property.Name);
+            return UnicodeText.IsWellFormed(decode(source));
         }
         catch (InvalidOperationException)
         {
             return false; // bytes that are not UTF-8 cannot even be read as text
-        }
-    }
-
-    private static bool IsWellFormedString(JsonElement element)
-    {
-        var raw = JsonMarshal.GetRawUtf8Value(element);
-        if (!raw.Contains((byte)'\\'))
-        {
-            return Utf8.IsValid(raw);
-        }
-
-        try
-        {
-            return UnicodeText.IsWellFormed(element.GetString());
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
     }
 }
