@@ -19,7 +19,7 @@ internal enum UpstreamApi
 internal sealed record UpstreamCall(UpstreamApi Api, string Path, byte[] Body)
 {
     public UpstreamCall(UpstreamApi api, string path, JsonObject body)
-        : this(api, path, JsonSerializer.SerializeToUtf8Bytes(body, WireJson.Options))
+        : this(api, path, WireJson.Utf8(body))
     {
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace LlmApi.Api.Llm.Formats;
 
@@ -13,4 +14,7 @@ internal static class WireJson
 
     /// <summary>The same escaping for JSON written directly (upstream request bodies, stream chunks).</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = Options.Encoder };
+
+    /// <summary>A request body for an upstream, as UTF-8 JSON.</summary>
+    public static byte[] Utf8(JsonNode node) => JsonSerializer.SerializeToUtf8Bytes(node, Options);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmApi.Api.Auth;
 using LlmApi.Api.Llm.Formats;
@@ -83,7 +82,7 @@ internal static class OllamaApi
             try
             {
                 using var response = await http.SendAsync(target.Upstream, HttpMethod.Post, "api/show",
-                    JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["model"] = target.ServedModel }, WireJson.Options), timeout.Token);
+                    WireJson.Utf8(new JsonObject { ["model"] = target.ServedModel }), timeout.Token);
                 if (response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token) is { } details)
                 {
                     return TypedResults.Json(details, WireJson.Options);
