@@ -208,7 +208,6 @@ internal sealed partial class ModelGateway(
         await http.Response.StartAsync(cancellationToken);
 
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
-        using var writer = write;
         var output = http.Response.BodyWriter;
         var upstream = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken));
         try
@@ -245,6 +244,7 @@ internal sealed partial class ModelGateway(
         }
         finally
         {
+            write.Dispose();
             await upstream.CompleteAsync();
         }
 
