@@ -45,7 +45,7 @@ internal static class RequestReader
         };
 
         var isOpenAi = ModelRequest.IsOpenAiApi(api);
-        if (!isOpenAi && JsonRead.IsPresent(body.Get("options")) && body.Get("options").ValueKind != JsonValueKind.Object)
+        if (!isOpenAi && body.Get("options") is var ollamaOptions && JsonRead.IsPresent(ollamaOptions) && ollamaOptions.ValueKind != JsonValueKind.Object)
         {
             errors["options"] = ["options must be an object."];
         }
@@ -69,9 +69,9 @@ internal static class RequestReader
         var includeUsage = false;
         if (isOpenAi && body.Get("stream_options") is var streamOptions && JsonRead.IsPresent(streamOptions))
         {
-            includeUsage = JsonRead.Bool(streamOptions.Get("include_usage")) ?? false;
-            if (streamOptions.ValueKind != JsonValueKind.Object
-                || (JsonRead.IsPresent(streamOptions.Get("include_usage")) && JsonRead.Bool(streamOptions.Get("include_usage")) is null))
+            var include = streamOptions.Get("include_usage");
+            includeUsage = JsonRead.Bool(include) ?? false;
+            if (streamOptions.ValueKind != JsonValueKind.Object || (JsonRead.IsPresent(include) && JsonRead.Bool(include) is null))
             {
                 errors["stream_options"] = ["stream_options must be an object whose include_usage is true or false."];
             }
