@@ -80,8 +80,8 @@ for order in 1 2; do
     bench_tenant "${url[$side]}"
     token[$side]=$token
     mkdir -p "$work/$side"
-    chat_lua "$work/$side/chat.lua" "$key"
-    chat_lua "$work/$side/stream.lua" "$key" true
+    chat_lua "$work/$side/chat.lua" false "$key"
+    chat_lua "$work/$side/stream.lua" true "$key"
   done
   for row in $ROWS; do
     for side in "${sides[@]}"; do load "$row" "${url[$side]}" "$WARMUP" "${token[$side]}" "$work/$side" >/dev/null; done

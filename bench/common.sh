@@ -38,11 +38,17 @@ bench_tenant() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 }
 
-# chat_lua FILE KEY [STREAM]: a wrk script sending the benchmark's chat call with the key (streaming when STREAM=true).
+# chat_lua FILE STREAM [BEARER [LINE...]]: a wrk script sending the benchmark's chat call (streaming when STREAM is
+# true), with Authorization: Bearer BEARER when one is given and any further wrk lines. One body for every target
+# (the upstream itself, Portkey, this gateway), so they are compared on the same call.
 chat_lua() {
-  local stream=""
-  [ "${3:-false}" = true ] && stream=',"stream":true'
-  printf '%s\n' 'wrk.method = "POST"' \
-    "wrk.body = '{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16$stream}'" \
-    'wrk.headers["Content-Type"] = "application/json"' "wrk.headers[\"Authorization\"] = \"Bearer $2\"" >"$1"
+  local file=$1 stream="" bearer=${3:-}
+  [ "$2" = true ] && stream=',"stream":true'
+  {
+    echo 'wrk.method = "POST"'
+    echo "wrk.body = '{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16$stream}'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    [ -z "$bearer" ] || echo "wrk.headers[\"Authorization\"] = \"Bearer $bearer\""
+    [ $# -le 3 ] || printf '%s\n' "${@:4}"
+  } >"$file"
 }

@@ -50,20 +50,13 @@ upstream_pid=$(ss -ltnpH "sport = :${UPSTREAM_URL##*:}" | grep -o 'pid=[0-9]*' |
 
 bench_tenant "$API_URL"
 
-lua() { # name body [header lines]
-  local name=$1 body=$2
-  shift 2
-  { echo 'wrk.method = "POST"'; echo "wrk.body = '$body'"; echo 'wrk.headers["Content-Type"] = "application/json"'; printf '%s\n' "$@"; } >"$work/$name.lua"
-}
-chat='{"model":"bench","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'
-stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"max_tokens":16,"stream":true}'
-portkey_headers=('wrk.headers["x-portkey-provider"] = "openai"' "wrk.headers[\"x-portkey-custom-host\"] = \"$UPSTREAM_URL/v1\"" 'wrk.headers["Authorization"] = "Bearer sk-bench"')
-lua direct "$chat"
-lua direct-stream "$stream"
-lua portkey "$chat" "${portkey_headers[@]}"
-lua portkey-stream "$stream" "${portkey_headers[@]}"
-chat_lua "$work/gateway.lua" "$key"
-chat_lua "$work/gateway-stream.lua" "$key" true
+portkey_headers=('wrk.headers["x-portkey-provider"] = "openai"' "wrk.headers[\"x-portkey-custom-host\"] = \"$UPSTREAM_URL/v1\"")
+chat_lua "$work/direct.lua" false
+chat_lua "$work/direct-stream.lua" true
+chat_lua "$work/portkey.lua" false sk-bench "${portkey_headers[@]}"
+chat_lua "$work/portkey-stream.lua" true sk-bench "${portkey_headers[@]}"
+chat_lua "$work/gateway.lua" false "$key"
+chat_lua "$work/gateway-stream.lua" true "$key"
 
 # measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
 rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
