@@ -49,25 +49,54 @@ internal sealed record ApiKey(
     }
 
     /// <summary>Splits a presented key into its tenant, key id and secret; false when it is not shaped like one.</summary>
-    public static bool TryParse(string value, out Guid tenantId, out Guid keyId, out string secret)
+    public static bool TryParse(ReadOnlySpan<char> value, out Guid tenantId, out Guid keyId, out string secret)
     {
         tenantId = keyId = Guid.Empty;
         secret = string.Empty;
-        var parts = value.StartsWith(Prefix, StringComparison.Ordinal) ? value[Prefix.Length..].Split('_') : [];
-        if (parts.Length != 3 || !Guid.TryParseExact(parts[0], "N", out tenantId) || !Guid.TryParseExact(parts[1], "N", out keyId) || parts[2].Length < 32)
+        if (!value.StartsWith(Prefix, StringComparison.Ordinal))
         {
             return false;
         }
 
-        secret = parts[2];
+        // Room for a fourth part, so that a value with more than three is seen as one (its last range holds the rest).
+        var rest = value[Prefix.Length..];
+        Span<Range> parts = stackalloc Range[4];
+        if (rest.Split(parts, '_') != 3 || !Guid.TryParseExact(rest[parts[0]], "N", out tenantId)
+            || !Guid.TryParseExact(rest[parts[1]], "N", out keyId) || rest[parts[2]].Length < 32)
+        {
+            return false;
+        }
+
+        secret = rest[parts[2]].ToString();
         return true;
     }
 
     /// <summary>Compares in constant time, so response times do not reveal how much of a guess was right.</summary>
-    public bool SecretMatches(string secret) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(secret)), Encoding.ASCII.GetBytes(SecretHash));
+    public bool SecretMatches(string secret)
+    {
+        Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> stored = stackalloc byte[SHA256.HashSizeInBytes];
+        Hash(secret, presented);
+        return Convert.FromHexString(SecretHash, stored, out _, out var written) == System.Buffers.OperationStatus.Done
+            && written == stored.Length
+            && CryptographicOperations.FixedTimeEquals(presented, stored);
+    }
 
-    private static string Hash(string secret) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+    private static string Hash(string secret)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        Hash(secret, hash);
+        return Convert.ToHexString(hash);
+    }
+
+    /// <summary>The SHA-256 of the secret's UTF-8, without allocating for a secret of ordinary length.</summary>
+    private static void Hash(ReadOnlySpan<char> secret, Span<byte> hash)
+    {
+        const int OnStack = 256;
+        var most = Encoding.UTF8.GetMaxByteCount(secret.Length);
+        Span<byte> utf8 = most <= OnStack ? stackalloc byte[OnStack] : new byte[most];
+        SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(secret, utf8)], hash);
+    }
 
     public HashEntry[] ToHashEntries() =>
     [

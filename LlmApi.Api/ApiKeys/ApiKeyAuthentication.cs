@@ -32,7 +32,7 @@ internal sealed class ApiKeyAuthenticationHandler(
 
         var header = Request.Headers.Authorization.ToString();
 
-        if (!ApiKey.TryParse(header["Bearer ".Length..].Trim(), out var tenantId, out var keyId, out var secret))
+        if (!ApiKey.TryParse(header.AsSpan("Bearer ".Length).Trim(), out var tenantId, out var keyId, out var secret))
         {
             return AuthenticateResult.Fail("The API key is malformed.");
         }

@@ -132,7 +132,12 @@ public class ApiKeyTests(ApiFixture fixture)
         var wrongSecret = $"{parts[0]}_{parts[1]}_{parts[2]}_{new string('0', 64)}";
         var otherTenant = $"{parts[0]}_{b.TenantId:N}_{parts[2]}_{parts[3]}";
 
-        foreach (var forged in new[] { wrongSecret, otherTenant, "llmk_garbage" })
+        // Also malformed shapes: a fifth part, a secret too short to be one, and one far longer than any (hashed off the stack).
+        var extraPart = key + "_" + parts[3];
+        var shortSecret = $"{parts[0]}_{parts[1]}_{parts[2]}_{parts[3][..31]}";
+        var longSecret = key + new string('a', 400);
+
+        foreach (var forged in new[] { wrongSecret, otherTenant, "llmk_garbage", extraPart, shortSecret, longSecret })
         {
             using var response = await client.SendAsync(LlmCalls.OpenAiChat(forged));
             await response.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized, "invalid_api_key");
