@@ -127,7 +127,7 @@ if (builder.ExecutionContext.IsPublishMode)
     api.WithEnvironment("DOTNET_gcServer", "0");
     // An idle thread-pool worker spins (yielding) for a while before it sleeps, so that work queued just after finds
     // it awake. The default spin costs a model call's CPU under load (a sixth of its samples were in sched_yield); a
-    // shorter one keeps the wake-up as quick with one call in flight (no spinning at all added 0.15-0.25 ms to each)
+    // shorter one keeps the wake-up as quick with one call in flight (no spinning at all added 0.12-0.25 ms to each)
     // and saved 2% of a chat call's and 5% of a stream's CPU at 64 connections (docs/benchmarks.md, sixth pass).
     api.WithEnvironment("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "20");
     // The console is served under the API's host at /console (its Ingress path).
