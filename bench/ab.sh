@@ -101,7 +101,6 @@ for order in 1 2; do
   unset pid url token
 done
 
-us() { echo $(( $1 * TICK_US / $2 )); }
 echo "== CPU per request (us): $ROUNDS alternating $SEGMENT segments per build, row and order, after $WARMUP each"
 echo "| row | A, order 1 | A, order 2 | A | B, order 1 | B, order 2 | B | B / A |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -111,10 +110,10 @@ for row in $ROWS; do
   for side in A B; do
     t=0; n=0
     for order in 1 2; do
-      line+=" | $(us "${ticks[$side$row$order]}" "${requests[$side$row$order]}")"
+      line+=" | $(us_per_request "${ticks[$side$row$order]}" "${requests[$side$row$order]}")"
       t=$((t + ticks[$side$row$order])); n=$((n + requests[$side$row$order]))
     done
-    line+=" | **$(us $t $n)**"
+    line+=" | **$(us_per_request $t $n)**"
     total[$side]=$t; count[$side]=$n
   done
   echo "$line | $(python3 -c "print(f'{(${total[B]} / ${count[B]}) / (${total[A]} / ${count[A]}):.3f}')") |"

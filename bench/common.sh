@@ -3,12 +3,14 @@
 # The runtime settings the generated Deployment gives the API, as NAME=value (see deployed-settings.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/deployed-settings.sh"
 
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
-
 wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
 
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# us_per_request TICKS REQUESTS: CPU time per request, in microseconds, from a cpu_ticks difference.
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+us_per_request() { echo $(( $1 * TICK_US / $2 )); }
 
 # run_api DLL_DIR URL REDIS_PORT UPSTREAM_URL LOG [NAME=value...]: starts the API in the background as the benchmarks
 # measure it (Release, Production, the Deployment's settings, an OpenAI-format upstream named "bench"); the extra

@@ -100,7 +100,7 @@ echo "== wrk -t2, $ROUNDS round(s) of $DURATION per row, each row first loaded f
 echo "== p50 and p99: the median of the rows' segments"
 echo "| request                    |     req/s |      p50 |      p99 | CPU/request | ratio | Redis cmds/req | errors"
 echo "|---|---|---|---|---|---|---|---|"
-us() { echo $(( ticks[$1] * TICK_US / requests[$1] )); }
+us() { us_per_request "${ticks[$1]}" "${requests[$1]}"; }
 for row in root alive me chat-direct chat-portkey chat stream-direct stream-portkey stream; do
   case $row in
     me | chat | stream) ratio="$(python3 -c "print(f'{$(us "$row") / $(us root):.2f}x')")" ;;
