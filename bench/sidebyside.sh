@@ -58,10 +58,11 @@ chat_lua "$work/portkey-stream.lua" true sk-bench "${portkey_headers[@]}"
 chat_lua "$work/gateway.lua" false "$key"
 chat_lua "$work/gateway-stream.lua" true "$key"
 
-# measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
+# The API's RSS now, and the most it reached (sampled every second into $work/max_rss).
 rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
 watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
 declare -A names ticks commands requests seconds latencies errors
+# measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
 measure() {
   local row=$1 name=$2 pid=$3 connections=$4 url=$5
   local out="$work/segment.txt"
