@@ -26,11 +26,11 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
     private static readonly RedisValue[] UserState = [User.Fields.Revision, User.Fields.Status, User.Fields.Role];
     private static readonly RedisValue[] TenantState = [Tenant.Fields.Revision, Tenant.Fields.Status];
 
-    public async Task<string?> ValidateAsync(ClaimsPrincipal principal, Caller caller)
+    public async Task<AccessDecision> ValidateAsync(ClaimsPrincipal principal, Caller caller)
     {
         if (TokenClaims.Of(principal) is not { TenantId: var tenantId, UserId: var userId, SessionId: var sessionId, TokenId: var tokenId })
         {
-            return "The token lacks required claims.";
+            return AccessDecision.Deny("The token lacks required claims.");
         }
 
         var userKey = RedisKeys.User(tenantId, userId);
@@ -54,7 +54,7 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
 
         if (!await sessionLive)
         {
-            return "The session has ended; sign in again.";
+            return AccessDecision.Deny("The session has ended; sign in again.");
         }
 
         // A remembered record stands while its revision, status and role read as remembered; otherwise it is read whole.
@@ -72,33 +72,43 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
 
         if (user is null)
         {
-            return "The user no longer exists.";
+            return AccessDecision.Deny("The user no longer exists.");
         }
 
         if (user.Status != UserStatus.Active)
         {
-            return "The user is inactive.";
+            return AccessDecision.Deny("The user is inactive.");
         }
 
         if (tenant is null || tenant.Status != TenantStatus.Active)
         {
-            return "The tenant is not active.";
-        }
-
-        // The role is read from Redis, not trusted from the token: a demotion takes effect on the next request.
-        var role = User.RoleValue(user.Role);
-        if (principal.Identity is ClaimsIdentity identity && !HoldsOnly(identity, role))
-        {
-            foreach (var stale in identity.FindAll(ApiClaims.Role).ToList())
-            {
-                identity.RemoveClaim(stale);
-            }
-
-            identity.AddClaim(new Claim(ApiClaims.Role, role));
+            return AccessDecision.Deny("The tenant is not active.");
         }
 
         caller.Set(user, tenant, sessionId, tokenId);
-        return null;
+        return AccessDecision.Allow(WithRole(principal, User.RoleValue(user.Role)));
+    }
+
+    /// <summary>
+    /// The principal holding the role Redis holds, not the one the token was issued with: a demotion takes effect on
+    /// the next request. The token's own identity is shared by every request presenting it (<see cref="CachingTokenHandler"/>),
+    /// so a different role goes on a copy.
+    /// </summary>
+    private static ClaimsPrincipal WithRole(ClaimsPrincipal principal, string role)
+    {
+        if (principal.Identity is not ClaimsIdentity identity || HoldsOnly(identity, role))
+        {
+            return principal;
+        }
+
+        var current = identity.Clone();
+        foreach (var stale in current.FindAll(ApiClaims.Role).ToList())
+        {
+            current.RemoveClaim(stale);
+        }
+
+        current.AddClaim(new Claim(ApiClaims.Role, role));
+        return new ClaimsPrincipal(current);
     }
 
     private static bool HoldsOnly(ClaimsIdentity identity, string role)
@@ -152,4 +162,12 @@ internal sealed class AccessValidator(IConnectionMultiplexer redis, AccessCache 
     /// <summary>Whether a field read from Redis holds <paramref name="expected"/> (ASCII), compared without decoding it.</summary>
     private static bool Reads(RedisValue field, string expected) =>
         !field.IsNull && System.Text.Ascii.Equals(((ReadOnlyMemory<byte>)field).Span, expected);
+}
+
+/// <summary>What the access check decided: the reason access is refused, or the principal the request runs as.</summary>
+internal readonly record struct AccessDecision(string? Failure, ClaimsPrincipal? Principal)
+{
+    public static AccessDecision Deny(string failure) => new(failure, null);
+
+    public static AccessDecision Allow(ClaimsPrincipal principal) => new(null, principal);
 }

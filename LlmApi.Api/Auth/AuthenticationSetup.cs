@@ -52,6 +52,8 @@ internal static class AuthenticationSetup
                 bearer.ForwardDefaultSelector = context =>
                     ApiKey.IsPresentedBy(context.Request) && ApiKeyAuthenticationHandler.IsAccepted(context) ? ApiKeyAuthenticationHandler.SchemeName : null;
                 bearer.MapInboundClaims = false;
+                // Nothing here reads the token back from the authentication properties; storing it cost a dictionary per request.
+                bearer.SaveToken = false;
                 bearer.TokenHandlers.Clear();
                 bearer.TokenHandlers.Add(tokenHandler);
                 bearer.TokenValidationParameters = new TokenValidationParameters
@@ -85,11 +87,15 @@ internal static class AuthenticationSetup
                     OnTokenValidated = async context =>
                     {
                         var services = context.HttpContext.RequestServices;
-                        var failure = await services.GetRequiredService<AccessValidator>()
+                        var decision = await services.GetRequiredService<AccessValidator>()
                             .ValidateAsync(context.Principal!, services.GetRequiredService<Caller>());
-                        if (failure is not null)
+                        if (decision.Failure is { } failure)
                         {
                             context.Fail(failure);
+                        }
+                        else
+                        {
+                            context.Principal = decision.Principal;
                         }
                     },
                     OnChallenge = async context =>

@@ -10,7 +10,9 @@ namespace LlmApi.Api.Auth;
 /// reusing its token is not re-verified on every request (parsing and HMAC were half the cost of an authenticated
 /// request). That part of validation is a pure function of the token and the key, so remembering it changes no
 /// answer; revocation is not part of it and is still checked in Redis on every request. Only valid tokens are
-/// remembered, each entry ends at the token's own expiry, and the cache is bounded.
+/// remembered, each entry ends at the token's own expiry, and the cache is bounded. Every request presenting a token
+/// gets the one identity made for it, so nothing may change that identity: the access check puts a role that
+/// changed since the token was issued on a copy (<see cref="AccessValidator"/>).
 /// </summary>
 internal sealed class CachingTokenHandler(TimeProvider clock) : JsonWebTokenHandler, IDisposable
 {
@@ -23,11 +25,10 @@ internal sealed class CachingTokenHandler(TimeProvider clock) : JsonWebTokenHand
     {
         if (_validated.TryGetValue(token, out Validated? hit) && hit!.Expires > clock.GetUtcNow())
         {
-            // Each request gets its own identity: the access check replaces the role claim on it.
             return new TokenValidationResult
             {
                 IsValid = true,
-                ClaimsIdentity = hit.Identity.Clone(),
+                ClaimsIdentity = hit.Identity,
                 SecurityToken = hit.Token,
                 Issuer = hit.Token.Issuer,
             };
@@ -37,7 +38,7 @@ internal sealed class CachingTokenHandler(TimeProvider clock) : JsonWebTokenHand
         if (result.IsValid && result.SecurityToken is JsonWebToken jwt && result.ClaimsIdentity is { } identity)
         {
             var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
-            _validated.Set(token, new Validated(identity.Clone(), jwt, expires),
+            _validated.Set(token, new Validated(identity, jwt, expires),
                 new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = expires });
         }
 
