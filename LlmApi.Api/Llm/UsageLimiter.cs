@@ -146,7 +146,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         var lease = new UsageLease(caller.TenantId, keyId, Guid.NewGuid().ToString("N"), reservedTokens, Counters(caller.TenantId, keyId, Minute(now), Month(now)));
         var (nextMinute, nextMonth) = WindowEnds(now);
 
-        using var span = Span("admit");
+        using var span = Span("EVALSHA admit", "admit");
         var result = (RedisResult[])(await Admit.EvaluateAsync(redis.GetDatabase(),
             [.. lease.Counters, RedisKeys.Tenant(lease.TenantId), RedisKeys.ApiKey(lease.TenantId, keyId ?? Guid.Empty)],
         [
@@ -176,7 +176,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
             meteringDimensions is null ? "0" : "1", usage.PromptTokens, usage.CompletionTokens,
             .. (meteringDimensions ?? []).Select(d => (RedisValue)d),
         ];
-        using var span = Span("settle");
+        using var span = Span("EVALSHA settle", "settle");
         await Settle.EvaluateAsync(redis.GetDatabase(), [.. lease.Counters, RedisKeys.Usage(lease.TenantId, day)], args);
     }
 
@@ -212,12 +212,16 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     /// A client span for one of the scripts, in sampled traces only: where the deployment turns off the span per
     /// Redis command (its cost is per command, sampled or not), a call's trace still shows its two Redis round trips.
     /// </summary>
-    private static Activity? Span(string script)
+    private static Activity? Span(string name, string script)
     {
-        var span = Pipeline.GatewayTelemetry.Source.StartActivity($"EVALSHA {script}", ActivityKind.Client);
-        span?.SetTag("db.system.name", "redis");
-        span?.SetTag("db.operation.name", "EVALSHA");
-        span?.SetTag("db.query.summary", script);
+        var span = Pipeline.GatewayTelemetry.Source.StartActivity(name, ActivityKind.Client);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("db.system.name", "redis");
+            span.SetTag("db.operation.name", "EVALSHA");
+            span.SetTag("db.query.summary", script);
+        }
+
         return span;
     }
 

@@ -65,10 +65,16 @@ internal sealed partial class ModelGateway(
         var lease = admission.Lease!;
 
         var exchange = new Exchange(http, caller, request, clock.GetUtcNow());
+        // Unsampled traces still get an activity (it carries the trace context onwards), but nothing records its tags.
         using var activity = GatewayTelemetry.Source.StartActivity($"{request.Operation} {request.Model}");
-        activity?.SetTag("gen_ai.operation.name", request.Operation);
-        activity?.SetTag("gen_ai.request.model", request.Model);
-        activity?.SetTag("tenant.id", caller.TenantId.ToString("D"));
+        var recorded = activity is { IsAllDataRequested: true };
+        if (recorded)
+        {
+            activity!.SetTag("gen_ai.operation.name", request.Operation);
+            activity.SetTag("gen_ai.request.model", request.Model);
+            activity.SetTag("tenant.id", caller.TenantId.ToString("D"));
+        }
+
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         deadline.CancelAfter(options.Value.Timeout);
         try
@@ -101,12 +107,15 @@ internal sealed partial class ModelGateway(
         {
             exchange.Target?.Upstream.Exit();
             await SettleAsync(lease, exchange);
-            activity?.SetTag("gen_ai.response.model", exchange.Target?.ServedModel);
-            activity?.SetTag("gen_ai.usage.input_tokens", exchange.Usage.PromptTokens);
-            activity?.SetTag("gen_ai.usage.output_tokens", exchange.Usage.CompletionTokens);
-            if (exchange.ErrorType is { } error)
+            if (recorded)
             {
-                activity?.SetStatus(ActivityStatusCode.Error, error);
+                activity!.SetTag("gen_ai.response.model", exchange.Target?.ServedModel);
+                activity.SetTag("gen_ai.usage.input_tokens", exchange.Usage.PromptTokens);
+                activity.SetTag("gen_ai.usage.output_tokens", exchange.Usage.CompletionTokens);
+                if (exchange.ErrorType is { } error)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error, error);
+                }
             }
         }
     }
