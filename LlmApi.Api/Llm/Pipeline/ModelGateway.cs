@@ -204,10 +204,7 @@ internal sealed partial class ModelGateway(
     /// <summary>
     /// Forwards the upstream's stream line by line in the client's format. Whatever has arrived is written, then
     /// flushed at once: a piece is never held back waiting for the next, but pieces that came together leave together.
-    /// Lines stay UTF-8 throughout: read from the upstream's buffer, written into the response's. The response's
-    /// headers go out at once when the stream's first piece is not here yet, else with it (one send, not two). The
-    /// last piece is not flushed here: it leaves with the end of the response, after the call is settled, so a client
-    /// that has read the whole stream finds its usage counted, and the response's end costs no send of its own.
+    /// Lines stay UTF-8 throughout: read from the upstream's buffer, written into the response's.
     /// </summary>
     private async Task RelayAsync(Exchange exchange, HttpResponseMessage response, AnswerContext context, CancellationToken cancellationToken)
     {
@@ -216,21 +213,17 @@ internal sealed partial class ModelGateway(
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no"; // proxies that honour it (ingress-nginx) pass each piece on at once
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        exchange.Started = true;
+        await http.Response.StartAsync(cancellationToken);
+
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
         var output = http.Response.BodyWriter;
         var upstream = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken));
         try
         {
-            exchange.Started = true;
-            var reading = upstream.ReadAsync(cancellationToken);
-            if (!reading.IsCompleted)
-            {
-                await http.Response.StartAsync(cancellationToken);
-            }
-
             while (true)
             {
-                var result = await reading;
+                var result = await upstream.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
                 var ended = false;
                 var lines = 0;
@@ -241,23 +234,21 @@ internal sealed partial class ModelGateway(
                 }
 
                 upstream.AdvanceTo(buffer.Start, buffer.End);
+                if (lines > 0 && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
+                {
+                    await output.FlushAsync(cancellationToken);
+                }
+
                 if (ended)
                 {
                     exchange.Completed = true;
                     return;
                 }
 
-                if (lines > 0 && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
-                {
-                    await output.FlushAsync(cancellationToken);
-                }
-
                 if (result.IsCompleted)
                 {
                     break;
                 }
-
-                reading = upstream.ReadAsync(cancellationToken);
             }
         }
         finally
