@@ -68,6 +68,9 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>Every request received on a model route, with its path and body, in order.</summary>
     public ConcurrentQueue<(string Path, JsonObject Body)> Requests { get; } = new();
 
+    /// <summary>The <c>traceparent</c> of every request received on a model route that carried one, in order.</summary>
+    public ConcurrentQueue<string> TraceParents { get; } = new();
+
     /// <summary>Model calls answered successfully.</summary>
     public int Served => _served;
 
@@ -150,6 +153,10 @@ public sealed class FakeUpstream : IAsyncDisposable
         // Read to the end of the body: Kestrel notices a client hanging up only once the request is fully read.
         var body = JsonNode.Parse(await new StreamReader(http.Request.Body).ReadToEndAsync())!.AsObject();
         Requests.Enqueue((http.Request.Path, body));
+        if (http.Request.Headers.TraceParent is [{ } traceParent])
+        {
+            TraceParents.Enqueue(traceParent);
+        }
         if (Mode != UpstreamMode.Normal)
         {
             http.Response.StatusCode = Mode == UpstreamMode.Busy ? 429 : 500;

@@ -5,9 +5,10 @@ using LlmApi.Tests.Infrastructure;
 namespace LlmApi.Tests.Llm;
 
 /// <summary>
-/// What a model call puts in a sampled trace. The gateway records its span's attributes only when the trace is
-/// sampled (unsampled calls still carry the trace context, with nothing recorded), so this checks that a sampled
-/// call still gets all of them: a caller that sends a sampled <c>traceparent</c> finds the call in its trace.
+/// What a model call puts in a trace. A caller that sends a sampled <c>traceparent</c> finds the call in its trace
+/// with all its attributes (the gateway records them only in sampled traces). One that sends an unsampled one costs
+/// the gateway no spans (OpenTelemetry's parent-based sampler builds no child of a span it does not record), and the
+/// upstream still receives the caller's trace, carried by the request's own span.
 /// </summary>
 [Collection(SharedApi.Name)]
 public class TracingTests(ApiFixture fixture)
@@ -66,5 +67,43 @@ public class TracingTests(ApiFixture fixture)
             Assert.Equal("redis", script.GetTagItem("db.system.name"));
             Assert.Equal("EVALSHA", script.GetTagItem("db.operation.name"));
         });
+    }
+
+    [Fact]
+    public async Task An_unsampled_model_call_starts_none_of_the_gateways_spans_and_still_passes_the_trace_to_the_upstream()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(account.Token);
+        var traceId = ActivityTraceId.CreateRandom();
+        var started = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "LlmApi.Gateway" or "Microsoft.AspNetCore" or "System.Net.Http",
+            // Asks for nothing itself: what the API's own sampler builds in this trace is what gets started.
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) => ActivitySamplingResult.None,
+            ActivityStarted = activity =>
+            {
+                if (activity.TraceId == traceId)
+                {
+                    started.Enqueue(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        // The caller's own span, not sampled: the client sends it on as traceparent with the sampled flag clear.
+        using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.None).Start())
+        {
+            using var request = LlmCalls.OpenAiChat(key);
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsByteArrayAsync();
+        }
+
+        // The API did take part in the trace (its request span), but started nothing of the gateway's in it.
+        Assert.Contains(started, a => a.Source.Name == "Microsoft.AspNetCore");
+        Assert.DoesNotContain(started, a => a.Source.Name == "LlmApi.Gateway");
+        Assert.Contains(fixture.Upstream.TraceParents, parent => parent.StartsWith($"00-{traceId}-", StringComparison.Ordinal) && parent.EndsWith("-00", StringComparison.Ordinal));
     }
 }
