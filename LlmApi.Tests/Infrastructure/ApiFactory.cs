@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 
 namespace LlmApi.Tests.Infrastructure;
 
@@ -24,6 +25,9 @@ public class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPoint> wh
     /// <summary>Every log line the instance wrote, with its scopes, for assertions about what must never be logged.</summary>
     public CapturedLogs Logs { get; } = new();
 
+    /// <summary>The spans the instance's tracing pipeline ends, for the traces a test watches.</summary>
+    public CapturedSpans Spans { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(_environment);
@@ -32,7 +36,11 @@ public class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPoint> wh
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(Logs));
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<ILoggerProvider>(Logs);
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(Spans));
+        });
     }
 }
 

@@ -1,41 +1,25 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlmApi.Tests.Infrastructure;
 
 namespace LlmApi.Tests.Llm;
 
 /// <summary>
-/// What a model call puts in a trace. A caller that sends a sampled <c>traceparent</c> finds the call in its trace
-/// with all its attributes (the gateway records them only in sampled traces). One that sends an unsampled one costs
-/// the gateway no spans (OpenTelemetry's parent-based sampler builds no child of a span it does not record), and the
-/// upstream still receives the caller's trace, carried by the request's own span.
+/// What the API's own tracing pipeline records of a model call (the spans its exporter would send, as configured in
+/// every environment). A caller that sends a sampled <c>traceparent</c> finds the call in its trace: the call's span
+/// with the GenAI attributes, its two Redis scripts, and the request to the model server, each under its parent.
+/// One that sends an unsampled one gets nothing recorded, and the model server still receives the caller's trace.
 /// </summary>
 [Collection(SharedApi.Name)]
 public class TracingTests(ApiFixture fixture)
 {
     [Fact]
-    public async Task A_sampled_model_call_records_its_span_with_the_genai_attributes_and_its_two_redis_scripts()
+    public async Task A_sampled_model_call_records_its_span_its_two_redis_scripts_and_the_upstream_request()
     {
         using var client = fixture.CreateClient();
         var account = await client.RegisterAsync();
         var (_, key) = await client.CreateKeyAsync(account.Token);
         var traceId = ActivityTraceId.CreateRandom();
-        var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "LlmApi.Gateway" or "Microsoft.AspNetCore" or "System.Net.Http",
-            // This trace only (the test's client, the API, the upstream); every other test's calls are left to the API's own sampling.
-            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
-                options.TraceId == traceId ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
-            ActivityStopped = activity =>
-            {
-                if (activity.TraceId == traceId)
-                {
-                    stopped.Enqueue(activity);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        var spans = fixture.Api.Spans.Watch(traceId);
 
         // The caller's own sampled span: the client sends it on as traceparent.
         using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
@@ -46,7 +30,7 @@ public class TracingTests(ApiFixture fixture)
             await response.Content.ReadAsByteArrayAsync();
         }
 
-        var call = Assert.Single(stopped, a => a.Source.Name == "LlmApi.Gateway" && a.Kind == ActivityKind.Internal);
+        var call = Assert.Single(spans, a => a.Source.Name == "LlmApi.Gateway" && a.Kind == ActivityKind.Internal);
         Assert.Equal("chat llama3", call.DisplayName);
         Assert.Equal("chat", call.GetTagItem("gen_ai.operation.name"));
         Assert.Equal("llama3", call.GetTagItem("gen_ai.request.model"));
@@ -57,8 +41,8 @@ public class TracingTests(ApiFixture fixture)
         Assert.Equal(ActivityStatusCode.Unset, call.Status);
 
         // Admission comes before the call's span starts (a refused call has none); settlement ends inside it.
-        var admit = Assert.Single(stopped, a => a.DisplayName == "EVALSHA admit");
-        var settle = Assert.Single(stopped, a => a.DisplayName == "EVALSHA settle");
+        var admit = Assert.Single(spans, a => a.DisplayName == "EVALSHA admit");
+        var settle = Assert.Single(spans, a => a.DisplayName == "EVALSHA settle");
         Assert.Equal(call.ParentSpanId, admit.ParentSpanId);
         Assert.Equal(call.SpanId, settle.ParentSpanId);
         Assert.All([admit, settle], script =>
@@ -67,30 +51,24 @@ public class TracingTests(ApiFixture fixture)
             Assert.Equal("redis", script.GetTagItem("db.system.name"));
             Assert.Equal("EVALSHA", script.GetTagItem("db.operation.name"));
         });
+
+        // The request to the model server, inside the call's span, with HTTP's semantic conventions.
+        var upstream = Assert.Single(spans, a => a.Source.Name == "System.Net.Http" && a.ParentSpanId == call.SpanId);
+        Assert.Equal(ActivityKind.Client, upstream.Kind);
+        Assert.Equal("POST", upstream.GetTagItem("http.request.method"));
+        Assert.Equal(fixture.Upstream.Url + "/api/chat", upstream.GetTagItem("url.full"));
+        Assert.Equal(200, upstream.GetTagItem("http.response.status_code"));
+        Assert.Contains(fixture.Upstream.TraceParents, parent => parent == $"00-{traceId}-{upstream.SpanId}-01");
     }
 
     [Fact]
-    public async Task An_unsampled_model_call_starts_none_of_the_gateways_spans_and_still_passes_the_trace_to_the_upstream()
+    public async Task An_unsampled_model_call_records_nothing_and_still_passes_the_trace_to_the_upstream()
     {
         using var client = fixture.CreateClient();
         var account = await client.RegisterAsync();
         var (_, key) = await client.CreateKeyAsync(account.Token);
         var traceId = ActivityTraceId.CreateRandom();
-        var started = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "LlmApi.Gateway" or "Microsoft.AspNetCore" or "System.Net.Http",
-            // Asks for nothing itself: what the API's own sampler builds in this trace is what gets started.
-            Sample = (ref ActivityCreationOptions<ActivityContext> options) => ActivitySamplingResult.None,
-            ActivityStarted = activity =>
-            {
-                if (activity.TraceId == traceId)
-                {
-                    started.Enqueue(activity);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        var spans = fixture.Api.Spans.Watch(traceId);
 
         // The caller's own span, not sampled: the client sends it on as traceparent with the sampled flag clear.
         using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.None).Start())
@@ -101,9 +79,8 @@ public class TracingTests(ApiFixture fixture)
             await response.Content.ReadAsByteArrayAsync();
         }
 
-        // The API did take part in the trace (its request span), but started nothing of the gateway's in it.
-        Assert.Contains(started, a => a.Source.Name == "Microsoft.AspNetCore");
-        Assert.DoesNotContain(started, a => a.Source.Name == "LlmApi.Gateway");
+        // The call's span and the upstream request's end before the answer is sent: had either been recorded, it would be here.
+        Assert.Empty(spans);
         Assert.Contains(fixture.Upstream.TraceParents, parent => parent.StartsWith($"00-{traceId}-", StringComparison.Ordinal) && parent.EndsWith("-00", StringComparison.Ordinal));
     }
 }
