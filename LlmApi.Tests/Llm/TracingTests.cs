@@ -15,20 +15,7 @@ public class TracingTests(ApiFixture fixture)
     [Fact]
     public async Task A_sampled_model_call_records_its_span_its_two_redis_scripts_and_the_upstream_request()
     {
-        using var client = fixture.CreateClient();
-        var account = await client.RegisterAsync();
-        var (_, key) = await client.CreateKeyAsync(account.Token);
-        var traceId = ActivityTraceId.CreateRandom();
-        var spans = fixture.Api.Spans.Watch(traceId);
-
-        // The caller's own sampled span: the client sends it on as traceparent.
-        using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start())
-        {
-            using var request = LlmCalls.OpenAiChat(key);
-            using var response = await client.SendAsync(request);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            await response.Content.ReadAsByteArrayAsync();
-        }
+        var (account, traceId, spans) = await CallInTraceAsync(ActivityTraceFlags.Recorded);
 
         var call = Assert.Single(spans, a => a.Source.Name == "LlmApi.Gateway" && a.Kind == ActivityKind.Internal);
         Assert.Equal("chat llama3", call.DisplayName);
@@ -64,14 +51,25 @@ public class TracingTests(ApiFixture fixture)
     [Fact]
     public async Task An_unsampled_model_call_records_nothing_and_still_passes_the_trace_to_the_upstream()
     {
+        var (_, traceId, spans) = await CallInTraceAsync(ActivityTraceFlags.None);
+
+        // The call's span and the upstream request's end before the answer is sent: had either been recorded, it would be here.
+        Assert.Empty(spans);
+        Assert.Contains(fixture.Upstream.TraceParents, parent => parent.StartsWith($"00-{traceId}-", StringComparison.Ordinal) && parent.EndsWith("-00", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A chat call with an API key made inside a span of the caller's, sampled or not as <paramref name="flags"/> say
+    /// (the client sends it on as traceparent); the spans the API's pipeline records of that trace.
+    /// </summary>
+    private async Task<(TenantAccount Account, ActivityTraceId TraceId, IReadOnlyCollection<Activity> Spans)> CallInTraceAsync(ActivityTraceFlags flags)
+    {
         using var client = fixture.CreateClient();
         var account = await client.RegisterAsync();
         var (_, key) = await client.CreateKeyAsync(account.Token);
         var traceId = ActivityTraceId.CreateRandom();
         var spans = fixture.Api.Spans.Watch(traceId);
-
-        // The caller's own span, not sampled: the client sends it on as traceparent with the sampled flag clear.
-        using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.None).Start())
+        using (new Activity("caller").SetParentId(traceId, ActivitySpanId.CreateRandom(), flags).Start())
         {
             using var request = LlmCalls.OpenAiChat(key);
             using var response = await client.SendAsync(request);
@@ -79,8 +77,6 @@ public class TracingTests(ApiFixture fixture)
             await response.Content.ReadAsByteArrayAsync();
         }
 
-        // The call's span and the upstream request's end before the answer is sent: had either been recorded, it would be here.
-        Assert.Empty(spans);
-        Assert.Contains(fixture.Upstream.TraceParents, parent => parent.StartsWith($"00-{traceId}-", StringComparison.Ordinal) && parent.EndsWith("-00", StringComparison.Ordinal));
+        return (account, traceId, spans);
     }
 }
