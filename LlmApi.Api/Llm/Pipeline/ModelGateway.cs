@@ -65,7 +65,8 @@ internal sealed partial class ModelGateway(
         var lease = admission.Lease!;
 
         var exchange = new Exchange(http, caller, request, clock.GetUtcNow());
-        // Unsampled traces still get an activity (it carries the trace context onwards), but nothing records its tags.
+        // No activity in a trace that is not being recorded (OpenTelemetry's parent-based sampler builds none under an
+        // unrecorded parent); one that only carries the context for some listener gets no attributes either.
         using var activity = GatewayTelemetry.Source.StartActivity($"{request.Operation} {request.Model}");
         var recorded = activity is { IsAllDataRequested: true };
         if (recorded)
