@@ -157,6 +157,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             TraceParents.Enqueue(traceParent);
         }
+
         if (Mode != UpstreamMode.Normal)
         {
             http.Response.StatusCode = Mode == UpstreamMode.Busy ? 429 : 500;
