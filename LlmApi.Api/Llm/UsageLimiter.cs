@@ -143,7 +143,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     {
         var now = clock.GetUtcNow();
         var keyId = caller.Key?.KeyId;
-        var lease = new UsageLease(caller.TenantId, keyId, Guid.NewGuid().ToString("N"), reservedTokens, Counters(caller.TenantId, keyId, Minute(now), Month(now)));
+        var lease = new UsageLease(caller.TenantId, keyId, UniqueIds.New(), reservedTokens, Counters(caller.TenantId, keyId, Minute(now), Month(now)));
         var (nextMinute, nextMonth) = WindowEnds(now);
 
         using var span = Span("EVALSHA admit", "admit");

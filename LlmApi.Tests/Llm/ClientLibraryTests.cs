@@ -36,14 +36,23 @@ public class ClientLibraryTests(ApiFixture fixture)
         ChatCompletion whole = await chat.CompleteChatAsync([new UserChatMessage("hi")]);
         Assert.Equal("Hello from the model!", whole.Content[0].Text);
         Assert.Equal(FakeUpstream.PromptTokens, whole.Usage.InputTokenCount);
+        // A same-format answer keeps the upstream's id; a translated one gets its own, in OpenAI's shape.
+        Assert.Matches(openAiUpstream ? "^chatcmpl-test$" : "^chatcmpl-[0-9a-f]{32}$", whole.Id);
 
         var streamed = new List<string>();
+        var streamIds = new HashSet<string>();
         await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("hi")]))
         {
             streamed.AddRange(update.ContentUpdate.Select(c => c.Text));
+            streamIds.Add(update.CompletionId);
         }
 
         Assert.Equal("Hello from the model!", string.Concat(streamed));
+        Assert.Matches(openAiUpstream ? "^chatcmpl-test$" : "^chatcmpl-[0-9a-f]{32}$", Assert.Single(streamIds));
+        if (!openAiUpstream)
+        {
+            Assert.NotEqual(whole.Id, streamIds.Single()); // each translated answer has its own
+        }
 
         // The SDK asks for base64 vectors by default.
         var embeddings = new EmbeddingClient("embedder", new ApiKeyCredential(key), At(gateway));
@@ -66,6 +75,7 @@ public class ClientLibraryTests(ApiFixture fixture)
         Assert.Equal(ChatFinishReason.ToolCalls, call.FinishReason);
         var toolCall = Assert.Single(call.ToolCalls);
         Assert.Equal("get_weather", toolCall.FunctionName);
+        Assert.Matches(openAiUpstream ? "^call_abc$" : "^call_[0-9a-f]{24}$", toolCall.Id); // Ollama names no calls: the gateway does
         Assert.Equal("Paris", System.Text.Json.JsonDocument.Parse(toolCall.FunctionArguments).RootElement.GetProperty("city").GetString());
 
         ChatCompletion answer = await chat.CompleteChatAsync(

@@ -192,6 +192,7 @@ public class SurfaceTests(ApiFixture fixture)
         using var completion = await client.SendAsync(HttpMethod.Post, "/v1/completions", admin.Token, new { model = "llama3", prompt = "def hello(", suffix = "\n", max_tokens = 3 });
         var body = await completion.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("text_completion", body.GetProperty("object").GetString());
+        Assert.Matches("^cmpl-[0-9a-f]{32}$", body.GetProperty("id").GetString());
         Assert.Equal("Hello from the", body.GetProperty("choices")[0].GetProperty("text").GetString());
         Assert.Equal("\n", fixture.Upstream.Requests.Last(r => r.Path == "/api/generate").Body["suffix"]!.GetValue<string>());
 

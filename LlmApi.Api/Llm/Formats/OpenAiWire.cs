@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmApi.Api.Infrastructure;
 
 namespace LlmApi.Api.Llm.Formats;
 
@@ -179,7 +180,7 @@ internal static class OpenAiWire
         ["total_tokens"] = usage.TotalTokens,
     };
 
-    public static string NewCallId() => "call_" + Guid.NewGuid().ToString("N")[..24];
+    public static string NewCallId() => "call_" + UniqueIds.New()[..24];
 
     private static JsonObject? FirstChoice(JsonObject answer) => answer["choices"] is JsonArray { Count: > 0 } choices ? choices[0] as JsonObject : null;
 }

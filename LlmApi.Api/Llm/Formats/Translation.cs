@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmApi.Api.Infrastructure;
 
 namespace LlmApi.Api.Llm.Formats;
 
@@ -26,8 +27,25 @@ internal sealed record UpstreamCall(UpstreamApi Api, string Path, byte[] Body)
     public bool IsOpenAi => Api is UpstreamApi.OpenAiChat or UpstreamApi.OpenAiCompletion or UpstreamApi.OpenAiEmbeddings;
 }
 
-/// <summary>What a translated answer says about itself: its id, time, the model name reported, and who asked.</summary>
-internal sealed record AnswerContext(string Id, long Created, string Model, TimeProvider Clock, Action<JsonObject>? Annotate);
+/// <summary>
+/// What a translated answer says about itself: its id, time, the model name reported, and who asked. The id is made
+/// when first asked for: a same-format answer keeps the upstream's own and needs none.
+/// </summary>
+internal sealed class AnswerContext(string idPrefix, long created, string model, TimeProvider clock, Action<JsonObject>? annotate)
+{
+    private string? _id;
+
+    /// <summary><paramref name="idPrefix"/> (<c>chatcmpl-</c>, <c>cmpl-</c>) and 32 hexadecimal digits, the same for every use in one answer.</summary>
+    public string Id => _id ??= idPrefix + UniqueIds.New();
+
+    public long Created { get; } = created;
+
+    public string Model { get; } = model;
+
+    public TimeProvider Clock { get; } = clock;
+
+    public Action<JsonObject>? Annotate { get; } = annotate;
+}
 
 /// <summary>
 /// Which upstream API serves a client request on each kind of server, and how requests, answers and streams cross

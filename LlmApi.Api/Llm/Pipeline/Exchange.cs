@@ -19,8 +19,6 @@ internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest req
     /// <summary>The upstream answering, once one has (its slot is held until the call ends).</summary>
     public PlannedTarget? Target { get; set; }
 
-    public string Id { get; } = (request.Api == ClientApi.OpenAiCompletion ? "cmpl-" : "chatcmpl-") + Guid.NewGuid().ToString("N");
-
     public long Created { get; } = now.ToUnixTimeSeconds();
 
     public long StartedAt { get; } = Stopwatch.GetTimestamp();

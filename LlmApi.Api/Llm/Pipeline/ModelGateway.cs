@@ -166,7 +166,6 @@ internal sealed partial class ModelGateway(
 
         exchange.Target = outcome.Target;
         using var response = outcome.Response!;
-        var context = new AnswerContext(exchange.Id, exchange.Created, exchange.Model, clock, annotate);
         if (!exchange.Request.Stream && Translation.PassesThrough(exchange.Request, exchange.Target!.Call))
         {
             // Same format both sides: checked and metered, but never parsed into a tree and written again.
@@ -176,6 +175,7 @@ internal sealed partial class ModelGateway(
             return TypedResults.Bytes(bytes, "application/json; charset=utf-8");
         }
 
+        var context = new AnswerContext(exchange.Request.Api == ClientApi.OpenAiCompletion ? "cmpl-" : "chatcmpl-", exchange.Created, exchange.Model, clock, annotate);
         if (!exchange.Request.Stream)
         {
             var answer = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken)
