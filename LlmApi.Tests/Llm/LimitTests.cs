@@ -1,4 +1,9 @@
 using System.Text.Json;
+using LlmApi.Api.Auth;
+using LlmApi.Api.Llm;
+using LlmApi.Api.Llm.Formats;
+using LlmApi.Api.Tenants;
+using LlmApi.Api.Users;
 using LlmApi.Tests.Infrastructure;
 
 namespace LlmApi.Tests.Llm;
@@ -157,5 +162,46 @@ public class LimitTests(ApiFixture fixture)
         var counters = await fixture.Redis.Database.HashGetAllAsync($"tenant:{{{admin.TenantId}}}:limit:budget:{month}");
         Assert.Equal(2 * (FakeUpstream.PromptTokens + FakeUpstream.Pieces.Length), (long)counters.Single(c => c.Name == "used").Value);
         Assert.Equal(0, (long)counters.Single(c => c.Name == "reserved").Value);
+    }
+
+    // The limiter remembers each caller's counter names for a minute; when the clock turns the minute (here also the
+    // day and the month) the next call counts in the new window's counters, and its usage in the new day.
+    [Fact]
+    public async Task A_new_minute_day_and_month_open_new_counters()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { requestsPerMinute = 1 });
+        var db = fixture.Redis.Database;
+        var tenant = Tenant.FromHash(await db.HashGetAllAsync($"tenant:{{{admin.TenantId}}}"))!;
+        var user = User.FromHash(await db.HashGetAllAsync($"tenant:{{{admin.TenantId}}}:user:{{{admin.UserId}}}"))!;
+        var caller = new Caller();
+        caller.Set(user, tenant, admin.SessionId, "jti");
+        var clock = new SettableClock(new DateTimeOffset(2031, 5, 31, 23, 59, 30, TimeSpan.Zero));
+        var limiter = new UsageLimiter(fixture.Redis.Connection, clock);
+
+        var first = await limiter.AdmitAsync(caller, reservedTokens: 10);
+        await limiter.SettleAsync(first.Lease!, new TokenUsage(3, 4), ["t"]);
+        Assert.Equal("requestsPerMinute", (await limiter.AdmitAsync(caller, reservedTokens: 10)).Refusal?.Limit);
+
+        clock.Now = clock.Now.AddSeconds(40);
+        var next = await limiter.AdmitAsync(caller, reservedTokens: 10);
+        Assert.NotNull(next.Lease);
+        await limiter.SettleAsync(next.Lease, new TokenUsage(5, 6), ["t"]);
+
+        var limit = $"tenant:{{{admin.TenantId}}}:limit:";
+        Assert.Equal(1, (long)await db.StringGetAsync(limit + "rpm:203105312359"));
+        Assert.Equal(1, (long)await db.StringGetAsync(limit + "rpm:203106010000"));
+        Assert.Equal(7, (long)await db.HashGetAsync(limit + "budget:2031-05", "used"));
+        Assert.Equal(11, (long)await db.HashGetAsync(limit + "budget:2031-06", "used"));
+        Assert.Equal(3, (long)await db.HashGetAsync($"tenant:{{{admin.TenantId}}}:usage:2031-05-31", "t:p"));
+        Assert.Equal(5, (long)await db.HashGetAsync($"tenant:{{{admin.TenantId}}}:usage:2031-06-01", "t:p"));
+    }
+
+    private sealed class SettableClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 }
