@@ -52,7 +52,9 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     //   4 reserved tokens, 5 lease id, 6 now ms, 7 lease deadline ms, 8 s to next minute, 9 s to next month
     // Returns {} when admitted; {'key'} or {'tenant'} when the key is gone (or its secret changed) or the tenant is not
     // active; else {limit, scope, retry-after seconds}. The limits are read here, from the tenant's and the key's
-    // hashes, so they are the current ones. Nothing is written unless every check passes.
+    // hashes, so they are the current ones. Nothing is written unless every check passes. A counter gets its lifetime
+    // when an increment creates it (it then holds just that increment), not on every call: the EXPIREs were six of the
+    // script's twenty commands.
     private const string AdmitScript = """
         if ARGV[2] == '1' then
           if redis.call('HGET', KEYS[9], 'secretHash') ~= ARGV[3] then return {'key'} end
@@ -94,9 +96,9 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
           if refused then return refused end
         end
         local function take(k_rpm, k_tpm, k_budget)
-          redis.call('INCR', k_rpm) redis.call('EXPIRE', k_rpm, 120)
-          redis.call('INCRBY', k_tpm, reserve) redis.call('EXPIRE', k_tpm, 120)
-          redis.call('HINCRBY', k_budget, 'reserved', reserve) redis.call('EXPIRE', k_budget, 3456000)
+          if redis.call('INCR', k_rpm) == 1 then redis.call('EXPIRE', k_rpm, 120) end
+          if redis.call('INCRBY', k_tpm, ARGV[4]) == reserve then redis.call('EXPIRE', k_tpm, 120) end
+          if redis.call('HINCRBY', k_budget, 'reserved', ARGV[4]) == reserve then redis.call('EXPIRE', k_budget, 3456000) end
         end
         take(KEYS[1], KEYS[2], KEYS[3])
         redis.call('ZADD', KEYS[4], ARGV[7], ARGV[5])
@@ -107,7 +109,8 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     // Settles a lease: real tokens replace the reservation in the minute and month counters, the in-flight lease
     // ends, and (when the call produced usage) the day's metering counters grow, all at once.
     // KEYS as for admit, plus 8 the day's usage hash. ARGV: 1 has key, 2 reserved, 3 actual total, 4 lease id,
-    // 5 record (1/0), 6 prompt, 7 completion, 8.. metering field prefixes.
+    // 5 record (1/0), 6 prompt, 7 completion, 8.. metering field prefixes, the first of them the day's total ('t'): the
+    // day's hash gets its lifetime with the day's first call.
     private const string SettleScript = """
         local delta = tonumber(ARGV[3]) - tonumber(ARGV[2])
         local function give_back(k_tpm, k_budget)
@@ -119,12 +122,14 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
         redis.call('ZREM', KEYS[4], ARGV[4])
         if ARGV[1] == '1' then give_back(KEYS[6], KEYS[7]) end
         if ARGV[5] == '1' then
+          local calls = 0
           for i = 8, #ARGV do
-            redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':r', 1)
-            redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':p', tonumber(ARGV[6]))
-            redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':c', tonumber(ARGV[7]))
+            local n = redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':r', 1)
+            if i == 8 then calls = n end
+            redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':p', ARGV[6])
+            redis.call('HINCRBY', KEYS[8], ARGV[i] .. ':c', ARGV[7])
           end
-          redis.call('EXPIRE', KEYS[8], 34560000)
+          if calls == 1 then redis.call('EXPIRE', KEYS[8], 34560000) end
         end
         return 1
         """;

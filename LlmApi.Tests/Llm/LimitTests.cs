@@ -196,6 +196,14 @@ public class LimitTests(ApiFixture fixture)
         Assert.Equal(11, (long)await db.HashGetAsync(limit + "budget:2031-06", "used"));
         Assert.Equal(3, (long)await db.HashGetAsync($"tenant:{{{admin.TenantId}}}:usage:2031-05-31", "t:p"));
         Assert.Equal(5, (long)await db.HashGetAsync($"tenant:{{{admin.TenantId}}}:usage:2031-06-01", "t:p"));
+
+        // Each counter got its lifetime from the call whose increment created it.
+        Assert.InRange(await SecondsToLiveAsync(limit + "rpm:203106010000"), 1, 120);
+        Assert.InRange(await SecondsToLiveAsync(limit + "tpm:203106010000"), 1, 120);
+        Assert.InRange(await SecondsToLiveAsync(limit + "budget:2031-06"), 3_456_000 - 60, 3_456_000);
+        Assert.InRange(await SecondsToLiveAsync($"tenant:{{{admin.TenantId}}}:usage:2031-06-01"), 34_560_000 - 60, 34_560_000);
+
+        async Task<double> SecondsToLiveAsync(string key) => (await db.KeyTimeToLiveAsync(key))?.TotalSeconds ?? -1;
     }
 
     private sealed class SettableClock(DateTimeOffset now) : TimeProvider
