@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks what the LLM gateway adds (issue 5), Release build, one run: the same chat request sent straight to a
 # model upstream that answers at once (bench/upstream.cs) and through the gateway (/api/llm/chat, same format, an API
-# key), at 64 concurrent requests; the time to first streamed token each way; and the gateway's memory while it
-# streams 1 MB answers. Needs wrk, redis-server and curl.
+# key), at 64 concurrent requests and one at a time; the time to the first streamed token each way, on a kept-alive
+# connection and on a new one; and the gateway's memory while it streams 1 MB answers. Needs wrk, redis-server, curl
+# and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
@@ -69,6 +70,41 @@ wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$API_URL/api/llm/chat
 for f in stream-direct1 stream-gateway1; do
   echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
 done
+
+echo "== 1d. time to the first token on a kept-alive connection, one stream at a time (the issue's measure: the rest of"
+echo "      the stream, and the gateway's settlement after it, do not count); 1000 streams each way, alternating"
+cat >"$work/ttft.py" <<'PY'
+# Sends one Ollama-format stream at a time over one kept-alive connection per side and times, from sending the request,
+# the arrival of the first line that carries generated content; then reads the stream to its end before the next.
+import http.client, json, sys, time
+key, tenant, upstream_port, api_port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+sides = {
+    "direct": (http.client.HTTPConnection("127.0.0.1", upstream_port), "/api/chat", {"content-type": "application/json"}),
+    "gateway": (http.client.HTTPConnection("127.0.0.1", api_port), "/api/llm/chat",
+                {"content-type": "application/json", "authorization": "Bearer " + key, "x-tenant-id": tenant}),
+}
+times = {name: [] for name in sides}
+for i in range(count + 50):
+    for name, (connection, path, headers) in sides.items():
+        start = time.perf_counter()
+        connection.request("POST", path, body, headers)
+        response = connection.getresponse()
+        first = None
+        for line in iter(response.readline, b""):
+            if first is None and json.loads(line).get("message", {}).get("content"):
+                first = time.perf_counter() - start
+        if response.status != 200 or first is None:
+            sys.exit(f"{name}: status {response.status}, no content")
+        if i >= 50:  # the first 50 of each warm up
+            times[name].append(first)
+p50 = {name: sorted(v)[len(v) // 2] * 1000 for name, v in times.items()}
+for name, v in times.items():
+    v.sort()
+    print(f"{name}: p50 {p50[name]:.3f} ms, p99 {v[int(len(v) * 0.99) - 1] * 1000:.3f} ms")
+print(f"added at p50: {p50['gateway'] - p50['direct']:.3f} ms")
+PY
+python3 "$work/ttft.py" "$key" "$tenant" "${UPSTREAM_URL##*:}" "${API_URL##*:}" 1000
 
 echo "== 2. time to first streamed token, 300 sequential streams each way, each on a new connection (curl)"
 stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":true}'
