@@ -48,12 +48,15 @@ internal sealed record ApiKey(
         return (key, $"{Prefix}{tenantId:N}_{keyId:N}_{secret}");
     }
 
-    /// <summary>Splits a presented key into its tenant, key id and secret; false when it is not shaped like one.</summary>
-    public static bool TryParse(ReadOnlySpan<char> value, out Guid tenantId, out Guid keyId, out string secret)
+    /// <summary>
+    /// Splits a presented key into its tenant, key id and secret; false when it is not shaped like one. The secret is
+    /// a slice of <paramref name="value"/>, not a copy.
+    /// </summary>
+    public static bool TryParse(ReadOnlyMemory<char> value, out Guid tenantId, out Guid keyId, out ReadOnlyMemory<char> secret)
     {
         tenantId = keyId = Guid.Empty;
-        secret = string.Empty;
-        if (!value.StartsWith(Prefix, StringComparison.Ordinal))
+        secret = ReadOnlyMemory<char>.Empty;
+        if (!value.Span.StartsWith(Prefix, StringComparison.Ordinal))
         {
             return false;
         }
@@ -61,18 +64,18 @@ internal sealed record ApiKey(
         // Room for a fourth part, so that a value with more than three is seen as one (its last range holds the rest).
         var rest = value[Prefix.Length..];
         Span<Range> parts = stackalloc Range[4];
-        if (rest.Split(parts, '_') != 3 || !Guid.TryParseExact(rest[parts[0]], "N", out tenantId)
-            || !Guid.TryParseExact(rest[parts[1]], "N", out keyId) || rest[parts[2]].Length < 32)
+        if (rest.Span.Split(parts, '_') != 3 || !Guid.TryParseExact(rest.Span[parts[0]], "N", out tenantId)
+            || !Guid.TryParseExact(rest.Span[parts[1]], "N", out keyId) || rest.Span[parts[2]].Length < 32)
         {
             return false;
         }
 
-        secret = rest[parts[2]].ToString();
+        secret = rest[parts[2]];
         return true;
     }
 
     /// <summary>Compares in constant time, so response times do not reveal how much of a guess was right.</summary>
-    public bool SecretMatches(string secret)
+    public bool SecretMatches(ReadOnlySpan<char> secret)
     {
         Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
         Span<byte> stored = stackalloc byte[SHA256.HashSizeInBytes];

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using LlmApi.Api.Tenants;
 
 namespace LlmApi.Api.ApiKeys;
@@ -20,15 +21,14 @@ internal sealed class ApiKeyCache(TimeProvider clock)
 
     private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
 
-    public bool TryGet(Guid keyId, out ApiKey key, out Tenant tenant)
+    public bool TryGet(Guid keyId, out Entry entry)
     {
-        if (_entries.TryGetValue(keyId, out var entry) && entry.Expires > clock.GetUtcNow())
+        if (_entries.TryGetValue(keyId, out entry!) && entry.Expires > clock.GetUtcNow())
         {
-            (key, tenant) = (entry.Key, entry.Tenant);
             return true;
         }
 
-        (key, tenant) = (null!, null!);
+        entry = null!;
         return false;
     }
 
@@ -39,12 +39,13 @@ internal sealed class ApiKeyCache(TimeProvider clock)
             _entries.Clear();
         }
 
-        _entries[key.KeyId] = new Entry(key, tenant, clock.GetUtcNow() + Lifetime);
+        _entries[key.KeyId] = new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime);
     }
 
     public void Remove(Guid keyId) => _entries.TryRemove(keyId, out _);
 
-    private sealed record Entry(ApiKey Key, Tenant Tenant, DateTimeOffset Expires);
+    /// <summary>A verified key, its tenant as read then, and the principal its requests run as (shared, never written).</summary>
+    public sealed record Entry(ApiKey Key, Tenant Tenant, ClaimsPrincipal Principal, DateTimeOffset Expires);
 }
 
 /// <summary>
