@@ -180,15 +180,25 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     /// </summary>
     public async Task SettleAsync(UsageLease lease, TokenUsage usage, IReadOnlyList<string>? meteringDimensions)
     {
-        var usageKey = Names(lease.TenantId, lease.KeyId, clock.GetUtcNow()).Usage;
-        RedisValue[] args =
-        [
-            lease.KeyId is null ? "0" : "1", lease.ReservedTokens, usage.TotalTokens, lease.LeaseId,
-            meteringDimensions is null ? "0" : "1", usage.PromptTokens, usage.CompletionTokens,
-            .. (meteringDimensions ?? []).Select(d => (RedisValue)d),
-        ];
+        var names = Names(lease.TenantId, lease.KeyId, clock.GetUtcNow());
+        // A call settled in the minute it was admitted in (nearly all) reserved in this minute's counters.
+        var keys = ReferenceEquals(names.Counters, lease.Counters) ? names.SettleKeys : [.. lease.Counters, names.Usage];
+        var dimensions = meteringDimensions ?? [];
+        var args = new RedisValue[7 + dimensions.Count];
+        args[0] = lease.KeyId is null ? "0" : "1";
+        args[1] = lease.ReservedTokens;
+        args[2] = usage.TotalTokens;
+        args[3] = lease.LeaseId;
+        args[4] = meteringDimensions is null ? "0" : "1";
+        args[5] = usage.PromptTokens;
+        args[6] = usage.CompletionTokens;
+        for (var i = 0; i < dimensions.Count; i++)
+        {
+            args[7 + i] = dimensions[i];
+        }
+
         using var span = Span("EVALSHA settle", "settle");
-        await Settle.EvaluateAsync(redis.GetDatabase(), [.. lease.Counters, usageKey], args);
+        await Settle.EvaluateAsync(redis.GetDatabase(), keys, args);
     }
 
     /// <summary>The tenant's counters now, read in one round trip (all in the tenant's hash slot).</summary>
@@ -263,11 +273,13 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
     /// <summary>
     /// One caller's key names in one minute. <see cref="Counters"/>: the seven counters a call reserves in, in the order
     /// the scripts' KEYS name them (the key's with an empty id when there is none); <see cref="AdmissionKeys"/>: those,
-    /// the tenant's hash and the key's; <see cref="Usage"/>: the day's usage hash. Shared by concurrent calls, so never
-    /// written after it is made.
+    /// the tenant's hash and the key's; <see cref="Usage"/>: the day's usage hash; <see cref="SettleKeys"/>: the counters
+    /// and the day's usage hash. Shared by concurrent calls, so never written after it is made.
     /// </summary>
     private sealed record CounterNames(long EpochMinute, RedisKey[] Counters, RedisKey[] AdmissionKeys, RedisKey Usage)
     {
+        public RedisKey[] SettleKeys { get; } = [.. Counters, Usage];
+
         public static CounterNames For(Guid tenantId, Guid? keyId, DateTimeOffset now, long epochMinute)
         {
             var (minute, month) = (Minute(now), Month(now));

@@ -41,6 +41,36 @@ public class UsageTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Repeated_calls_of_each_key_and_user_are_counted_under_that_key_or_user_and_model()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, _, member) = await client.CreateMemberAsync(admin);
+        var (firstId, first) = await client.CreateKeyAsync(admin.Token);
+        var (secondId, second) = await client.CreateKeyAsync(admin.Token);
+        foreach (var (credential, model) in new[]
+        {
+            (first, "llama3"), (first, "llama3"), (first, "mistral"), (second, "llama3"), (member, "mistral"),
+            (member, "mistral"), (admin.Token, "llama3"), (second, "llama3"), (first, "mistral"),
+        })
+        {
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(credential, model));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        async Task<Dictionary<string, long>> RequestsAsync(string credential, string groupBy) =>
+            (await UsageAsync(client, credential, groupBy)).GetProperty("items").EnumerateArray()
+                .ToDictionary(i => i.GetProperty("key").GetString()!, i => i.GetProperty("requests").GetInt64());
+
+        Assert.Equal(new Dictionary<string, long> { ["llama3"] = 2, ["mistral"] = 2 }, await RequestsAsync(first, "model"));
+        Assert.Equal(new Dictionary<string, long> { ["llama3"] = 2 }, await RequestsAsync(second, "model"));
+        Assert.Equal(new Dictionary<string, long> { ["mistral"] = 2 }, await RequestsAsync(member, "model"));
+        Assert.Equal(new Dictionary<string, long> { ["llama3"] = 5, ["mistral"] = 4 }, await RequestsAsync(admin.Token, "model"));
+        Assert.Equal(new Dictionary<string, long> { [firstId.ToString()] = 4, [secondId.ToString()] = 2 }, await RequestsAsync(admin.Token, "key"));
+        Assert.Equal([1, 2], (await RequestsAsync(admin.Token, "user")).Values.Order());
+    }
+
+    [Fact]
     public async Task A_user_sees_only_their_own_usage_and_a_key_only_its_own()
     {
         using var client = fixture.CreateClient();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Http.Json;
@@ -26,6 +27,11 @@ internal sealed partial class ModelGateway(
     UpstreamPool pool, ModelRouter router, UpstreamCaller upstreams, UsageLimiter limiter, GatewayTelemetry telemetry,
     ApiKeyVerifier keys, ApiKeyCache keyCache, IOptions<LlmOptions> options, TimeProvider clock, ILogger<ModelGateway> logger)
 {
+    /// <summary>(key, user, model) triples whose metering dimensions one replica remembers at most.</summary>
+    private const int DimensionsCapacity = 4_096;
+
+    private readonly ConcurrentDictionary<(Guid Key, Guid User, string Model), string[]> _dimensions = new();
+
     public async Task<IResult> CallAsync(HttpContext http, Caller caller, ModelRequest request, Action<JsonObject>? annotate = null)
     {
         if (!pool.IsConfigured)
@@ -338,24 +344,41 @@ internal sealed partial class ModelGateway(
         }
     }
 
-    /// <summary>The usage counters a call adds to (see <see cref="Usage.UsageStore"/>): totals, model, key or user.</summary>
-    private static List<string> MeteringDimensions(Exchange exchange)
+    /// <summary>
+    /// The usage counters a call adds to (see <see cref="Usage.UsageStore"/>): totals, model, key or user. The same for
+    /// every call of one key or user to one model, so they are made once and remembered (a bounded table, started
+    /// afresh past <see cref="DimensionsCapacity"/> entries).
+    /// </summary>
+    private string[] MeteringDimensions(Exchange exchange)
     {
+        var keyId = exchange.Caller.Key?.KeyId ?? Guid.Empty;
+        var userId = exchange.Caller.UserOrNull?.UserId ?? Guid.Empty;
+        var caller = (keyId, userId, exchange.Model);
+        if (_dimensions.TryGetValue(caller, out var known))
+        {
+            return known;
+        }
+
         var model = exchange.Model;
-        var dimensions = new List<string> { "t", "m:" + model };
-        if (exchange.Caller.Key is { } key)
+        var dimensions = new List<string>(6) { "t", "m:" + model };
+        if (keyId != Guid.Empty)
         {
-            dimensions.Add("k:" + key.KeyId.ToString("D"));
-            dimensions.Add($"k:{key.KeyId:D}:m:{model}");
+            dimensions.Add("k:" + keyId.ToString("D"));
+            dimensions.Add($"k:{keyId:D}:m:{model}");
         }
 
-        if (exchange.Caller.UserOrNull is { } user)
+        if (userId != Guid.Empty)
         {
-            dimensions.Add("u:" + user.UserId.ToString("D"));
-            dimensions.Add($"u:{user.UserId:D}:m:{model}");
+            dimensions.Add("u:" + userId.ToString("D"));
+            dimensions.Add($"u:{userId:D}:m:{model}");
         }
 
-        return dimensions;
+        if (_dimensions.Count >= DimensionsCapacity)
+        {
+            _dimensions.Clear();
+        }
+
+        return _dimensions[caller] = [.. dimensions];
     }
 
     /// <summary>The message of an upstream's error body: OpenAI's <c>error.message</c> or Ollama's <c>error</c>.</summary>
