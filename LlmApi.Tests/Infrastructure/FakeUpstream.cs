@@ -29,10 +29,11 @@ public enum UpstreamMode
 /// "The tool said: ..."; given images it answers "I see N image(s)"; asked for JSON it answers <c>{"greeting":"Hello"}</c>.
 /// Model names choose special behaviour: <c>gated</c> streams one piece and waits for <see cref="ReleaseGate"/> (and,
 /// not streamed, holds its answer until then); <c>endless</c> streams a piece every 50 ms for 10 s and records in
-/// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection;
-/// <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
+/// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection
+/// (not streamed, in OpenAI's format, it declares its answer's length, sends half and drops it); <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
 /// holds no answer; <c>slow</c> waits 5 s before answering; <c>ragged</c> streams "Grüße 中文 bad \uFFFD" as raw UTF-8 in
 /// lines that end in CRLF, each sent in two writes split inside a multi-byte character, one with a byte that is not UTF-8.
+/// A whole answer in OpenAI's format declares its length (<c>Content-Length</c>); one in Ollama's is sent chunked.
 /// <see cref="Mode"/> makes every call fail, and <see cref="StopAsync"/> makes it refuse connections.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
@@ -232,7 +233,25 @@ public sealed class FakeUpstream : IAsyncDisposable
         Interlocked.Increment(ref _served);
         if (!stream)
         {
-            await http.Response.WriteAsJsonAsync(Whole(model, string.Concat(pieces), pieces.Length, toolCall, openAi, chat));
+            var whole = Whole(model, string.Concat(pieces), pieces.Length, toolCall, openAi, chat);
+            if (!openAi)
+            {
+                await http.Response.WriteAsJsonAsync(whole); // chunked, as many servers send JSON
+                return;
+            }
+
+            // A whole OpenAI-format answer declares its length, as vLLM's and llama.cpp's do; cutoff's breaks off halfway.
+            var bytes = System.Text.Encoding.UTF8.GetBytes(whole.ToJsonString());
+            http.Response.ContentType = "application/json";
+            http.Response.ContentLength = bytes.Length;
+            await http.Response.Body.WriteAsync(model == "cutoff" ? bytes.AsMemory(0, bytes.Length / 2) : bytes);
+            if (model == "cutoff")
+            {
+                await http.Response.Body.FlushAsync();
+                await Task.Delay(200);
+                http.Abort();
+            }
+
             return;
         }
 

@@ -157,11 +157,14 @@ public class ChatGatewayTests(ApiFixture fixture)
         Assert.Equal(string.Concat(FakeUpstream.Pieces), answer.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
         Assert.Equal(FakeUpstream.Pieces.Length, answer.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
 
-        // Not an answer at all, or JSON without one: 502, and nothing is counted for them.
+        // Not an answer at all, JSON without one, or an answer broken off before its declared length: 502, and nothing
+        // is counted for them.
         using var garbage = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "garbage"));
         await garbage.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
         using var hollow = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "hollow"));
         await hollow.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
+        using var cutoff = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "cutoff"));
+        await cutoff.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_error");
 
         using var usage = await client.SendAsync(HttpMethod.Get, "/api/usage?groupBy=model", account.Token);
         var total = (await usage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");

@@ -15,13 +15,14 @@ internal sealed record CallPlan(string Model, IReadOnlyList<PlannedTarget> Targe
 {
     public static CallPlan Create(ModelRequest request, ModelRoute route)
     {
-        var translated = new Dictionary<(LlmProvider, string), (UpstreamCall? Call, TranslationException? Error)>();
-        var targets = new List<PlannedTarget>();
+        // Targets that share a provider and served model share one translation; a route of one target needs no table.
+        var translated = route.Targets.Count > 1 ? new Dictionary<(LlmProvider, string), (UpstreamCall? Call, TranslationException? Error)>() : null;
+        var targets = new List<PlannedTarget>(route.Targets.Count);
         TranslationException? refusal = null;
         foreach (var target in route.Targets)
         {
             var key = (target.Upstream.Provider, target.ServedModel);
-            if (!translated.TryGetValue(key, out var result))
+            if (translated is null || !translated.TryGetValue(key, out var result))
             {
                 try
                 {
@@ -32,7 +33,10 @@ internal sealed record CallPlan(string Model, IReadOnlyList<PlannedTarget> Targe
                     result = (null, e);
                 }
 
-                translated[key] = result;
+                if (translated is not null)
+                {
+                    translated[key] = result;
+                }
             }
 
             if (result.Call is { } call)
