@@ -22,6 +22,35 @@ public class SessionTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Me_answers_the_current_user_and_tenant_on_every_replica_after_either_changes()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var account = await client.RegisterAsync();
+
+        async Task<JsonElement> MeAsync()
+        {
+            using var response = await replica.SendAsync(HttpMethod.Get, "/api/auth/me", account.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+
+        var first = await MeAsync();
+        Assert.Equal(first.GetRawText(), (await MeAsync()).GetRawText()); // the same records answer the same
+
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, "/api/tenant", account.Token, new { name = "Renamed Tenant" }));
+        var renamed = await MeAsync();
+        Assert.Equal("Renamed Tenant", renamed.GetProperty("tenant").GetProperty("name").GetString());
+        Assert.Equal(first.GetProperty("user").GetRawText(), renamed.GetProperty("user").GetRawText());
+
+        Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Patch, $"/api/users/{account.UserId}", account.Token, new { username = "renamed" }));
+        var after = await MeAsync();
+        Assert.Equal("renamed", after.GetProperty("user").GetProperty("username").GetString());
+        Assert.Equal("Renamed Tenant", after.GetProperty("tenant").GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task A_logged_out_token_is_rejected_at_once_by_another_replica()
     {
         using var client = fixture.CreateClient();
