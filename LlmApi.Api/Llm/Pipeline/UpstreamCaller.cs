@@ -120,8 +120,11 @@ internal sealed class UpstreamCaller
         var upstream = target.Upstream;
         try
         {
+            // The send's task is handed to the pipeline as it is, with its state: no closure or async wrapper per attempt.
             var response = await upstream.Pipeline.ExecuteAsync(
-                async token => await _http.SendAsync(upstream, HttpMethod.Post, target.Call.Path, target.Call.Body, token), cancellationToken);
+                static (state, token) => new ValueTask<HttpResponseMessage>(
+                    state.Http.SendAsync(state.Target.Upstream, HttpMethod.Post, state.Target.Call.Path, state.Target.Call.Body, token)),
+                (Http: _http, Target: target), cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 upstream.Exit();
