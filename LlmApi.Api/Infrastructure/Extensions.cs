@@ -32,6 +32,9 @@ internal static class Extensions
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
             StrictJsonConverters.AddTo(o.SerializerOptions);
+            // Typed bodies refuse a member named twice, as documents and model requests do (JsonInput): the serializer
+            // would take the last silently, where another reader of the same body may take the first.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
         {

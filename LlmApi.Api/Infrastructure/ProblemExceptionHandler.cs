@@ -84,6 +84,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     private static string DetailFor(BadHttpRequestException bad) => bad switch
     {
         { InnerException: RefusedJsonException refused } => refused.Message,
+        { InnerException: System.Text.Json.JsonException json } when json.Message.StartsWith("Duplicate property", StringComparison.Ordinal) =>
+            $"The member at {json.Path ?? "$"} appears more than once; each member may appear once.",
         { InnerException: System.Text.Json.JsonException json } when json.Message.Contains("could not be converted", StringComparison.Ordinal) =>
             $"The value at {json.Path ?? "$"} has the wrong type or format.",
         { InnerException: System.Text.Json.JsonException json } =>

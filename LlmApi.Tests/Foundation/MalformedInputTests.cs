@@ -98,6 +98,40 @@ public class MalformedInputTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_member_named_twice_in_a_typed_body_is_400_and_changes_nothing()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (memberId, _, _) = await client.CreateMemberAsync(admin);
+
+        async Task<string?> RefusedAsync(HttpMethod method, string path, string body)
+        {
+            using var response = await client.SendAsync(Raw(method, path, admin.Token, Json(body)));
+            return (await response.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("detail").GetString();
+        }
+
+        // The serializer alone would take the last: a promotion to admin, a second password, another tenant's domain.
+        Assert.Equal("The member at $.role appears more than once; each member may appear once.",
+            await RefusedAsync(HttpMethod.Patch, $"/api/users/{memberId}", """{"role":"user","role":"admin"}"""));
+        Assert.Contains("$.password appears more than once",
+            await RefusedAsync(HttpMethod.Post, "/api/auth/login", $$"""{"email":"{{admin.Email}}","password":"wrong","password":"{{admin.Password}}","domain":"{{admin.Domain}}"}"""),
+            StringComparison.Ordinal);
+        var domain = $"twice-{Guid.NewGuid():N}.example.com";
+        Assert.Contains("$.domain appears more than once", await RefusedAsync(HttpMethod.Post, "/api/auth/register",
+            $$"""{"tenantName":"Twice","domain":"{{domain}}","domain":"{{domain}}","username":"twice","email":"t@{{domain}}","password":"a long enough password"}"""),
+            StringComparison.Ordinal);
+        Assert.Contains("$.requestsPerMinute appears more than once", await RefusedAsync(HttpMethod.Post, "/api/keys",
+            """{"name":"twice","requestsPerMinute":1,"requestsPerMinute":1000}"""), StringComparison.Ordinal);
+
+        using var member = await client.SendAsync(HttpMethod.Get, $"/api/users/{memberId}", admin.Token);
+        Assert.Equal("user", (await member.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("role").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(HttpMethod.Post, "/api/auth/login", null,
+            new { email = $"t@{domain}", password = "a long enough password", domain })).StatusCode);
+        using var keys = await client.SendAsync(HttpMethod.Get, "/api/keys", admin.Token);
+        Assert.Equal(0, (await keys.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("count").GetInt32());
+    }
+
+    [Fact]
     public async Task A_member_named_twice_in_tenant_settings_is_refused_and_nothing_is_stored()
     {
         using var client = fixture.CreateClient();
