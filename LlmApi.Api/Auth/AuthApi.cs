@@ -1,9 +1,9 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
 using LlmApi.Api.Audit;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 using LlmApi.Api.Users;
-using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -136,16 +136,20 @@ internal static partial class AuthApi
     /// The caller's user and tenant. One user record with one tenant record always answers the same bytes, and the
     /// access check hands every request the records it remembers until they change (<see cref="AccessCache"/>), so
     /// the answer is written once per such pair and kept with the user record (formatting it was about 4% of the
-    /// request's CPU). A changed user or tenant is a new record, so it is answered afresh.
+    /// request's CPU). A changed user or tenant is a new record, so it is answered afresh; a record the cache does not
+    /// hold (one written before revisions existed) is answered afresh every time.
     /// </summary>
-    internal static FileContentHttpResult GetMe(Caller caller, IOptions<JsonOptions> json)
+    internal static FileContentHttpResult GetMe(Caller caller, AccessCache remembered, IOptions<JsonOptions> json)
     {
         var (user, tenant) = (caller.User, caller.Tenant);
         if (!MeAnswers.TryGetValue(user, out var answer) || !ReferenceEquals(answer.Tenant, tenant))
         {
             answer = new MeAnswer(tenant, JsonSerializer.SerializeToUtf8Bytes(
                 new MeResponse(user.ToResponse(), tenant.ToResponse()), json.Value.SerializerOptions));
-            MeAnswers.AddOrUpdate(user, answer);
+            if (ReferenceEquals(remembered.FindUser(user.UserId)?.Value, user))
+            {
+                MeAnswers.AddOrUpdate(user, answer);
+            }
         }
 
         return TypedResults.Bytes(answer.Json, "application/json; charset=utf-8");
