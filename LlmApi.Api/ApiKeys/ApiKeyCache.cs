@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
+using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 
 namespace LlmApi.Api.ApiKeys;
@@ -34,12 +35,7 @@ internal sealed class ApiKeyCache(TimeProvider clock)
 
     public void Set(ApiKey key, Tenant tenant)
     {
-        if (_entries.Count >= Capacity)
-        {
-            _entries.Clear();
-        }
-
-        _entries[key.KeyId] = new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime);
+        _entries.Remember(key.KeyId, new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime), Capacity);
     }
 
     public void Remove(Guid keyId) => _entries.TryRemove(keyId, out _);

@@ -260,14 +260,7 @@ internal sealed class UsageLimiter(IConnectionMultiplexer redis, TimeProvider cl
             return names;
         }
 
-        if (names is null && _names.Count >= NamesCapacity)
-        {
-            _names.Clear();
-        }
-
-        names = CounterNames.For(tenantId, keyId, now, minute);
-        _names[caller] = names;
-        return names;
+        return _names.Remember(caller, CounterNames.For(tenantId, keyId, now, minute), NamesCapacity);
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Auth;
+using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Llm.Formats;
 using LlmApi.Api.Llm.Routing;
 using LlmApi.Api.Llm.Upstreams;
@@ -394,12 +395,7 @@ internal sealed partial class ModelGateway(
             dimensions.Add($"u:{userId:D}:m:{model}");
         }
 
-        if (_dimensions.Count >= DimensionsCapacity)
-        {
-            _dimensions.Clear();
-        }
-
-        return _dimensions[caller] = [.. dimensions];
+        return _dimensions.Remember(caller, [.. dimensions], DimensionsCapacity);
     }
 
     /// <summary>The message of an upstream's error body: OpenAI's <c>error.message</c> or Ollama's <c>error</c>.</summary>
