@@ -139,6 +139,25 @@ internal abstract class RefusedJsonException : JsonException
 /// <summary>An object in a request body that names one member twice.</summary>
 internal sealed class DuplicateMemberException(string within, string name) : RefusedJsonException
 {
-    public override string Message =>
-        $"The member '{(name.Length > 100 ? name[..100] + "…" : name)}' appears more than once in {Where(within)}; each member may appear once.";
+    public override string Message => Describe(name, Where(within));
+
+    /// <summary>
+    /// The refusal in the API's words, for the serializer's own duplicate check on typed bodies too, which reports only
+    /// the path to the repeated member (<c>$.role</c>, <c>$.limits['odd.name']</c>): split into the member and where it is.
+    /// </summary>
+    public static string DescribePath(string? path)
+    {
+        path ??= "$";
+        if (path.EndsWith("']", StringComparison.Ordinal) && path.LastIndexOf("['", StringComparison.Ordinal) is > 0 and var bracket)
+        {
+            return Describe(path[(bracket + 2)..^2], path[..bracket]);
+        }
+
+        return path.LastIndexOf('.') is > 0 and var dot && dot < path.Length - 1
+            ? Describe(path[(dot + 1)..], path[..dot])
+            : $"A member of {path} appears more than once; each member may appear once.";
+    }
+
+    private static string Describe(string name, string where) =>
+        $"The member '{(name.Length > 100 ? name[..100] + "…" : name)}' appears more than once in {where}; each member may appear once.";
 }

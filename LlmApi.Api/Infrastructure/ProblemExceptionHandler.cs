@@ -85,7 +85,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
     {
         { InnerException: RefusedJsonException refused } => refused.Message,
         { InnerException: System.Text.Json.JsonException json } when json.Message.StartsWith("Duplicate property", StringComparison.Ordinal) =>
-            $"The member at {json.Path ?? "$"} appears more than once; each member may appear once.",
+            DuplicateMemberException.DescribePath(json.Path),
         { InnerException: System.Text.Json.JsonException json } when json.Message.Contains("could not be converted", StringComparison.Ordinal) =>
             $"The value at {json.Path ?? "$"} has the wrong type or format.",
         { InnerException: System.Text.Json.JsonException json } =>

@@ -111,20 +111,30 @@ public class MalformedInputTests(ApiFixture fixture)
         }
 
         // The serializer alone would take the last: a promotion to admin, a second password, another tenant's domain.
-        Assert.Equal("The member at $.role appears more than once; each member may appear once.",
+        Assert.Equal("The member 'role' appears more than once in $; each member may appear once.",
             await RefusedAsync(HttpMethod.Patch, $"/api/users/{memberId}", """{"role":"user","role":"admin"}"""));
-        Assert.Contains("$.password appears more than once",
+        Assert.Contains("'password' appears more than once in $;",
             await RefusedAsync(HttpMethod.Post, "/api/auth/login", $$"""{"email":"{{admin.Email}}","password":"wrong","password":"{{admin.Password}}","domain":"{{admin.Domain}}"}"""),
             StringComparison.Ordinal);
         var domain = $"twice-{Guid.NewGuid():N}.example.com";
-        Assert.Contains("$.domain appears more than once", await RefusedAsync(HttpMethod.Post, "/api/auth/register",
+        Assert.Contains("'domain' appears more than once in $;", await RefusedAsync(HttpMethod.Post, "/api/auth/register",
             $$"""{"tenantName":"Twice","domain":"{{domain}}","domain":"{{domain}}","username":"twice","email":"t@{{domain}}","password":"a long enough password"}"""),
             StringComparison.Ordinal);
-        Assert.Contains("$.requestsPerMinute appears more than once", await RefusedAsync(HttpMethod.Post, "/api/keys",
+        Assert.Contains("'requestsPerMinute' appears more than once in $;", await RefusedAsync(HttpMethod.Post, "/api/keys",
             """{"name":"twice","requestsPerMinute":1,"requestsPerMinute":1000}"""), StringComparison.Ordinal);
+        // Nested: named as a member of the object that repeats it, as in documents and model requests.
+        using var limits = Raw(HttpMethod.Patch, $"/api/admin/tenants/{admin.TenantId}", null,
+            Json("""{"limits":{"requestsPerMinute":1,"requestsPerMinute":1000000}}"""));
+        limits.Headers.Add("X-Operator-Key", fixture.OperatorKey);
+        using var refusedLimits = await client.SendAsync(limits);
+        Assert.Contains("The member 'requestsPerMinute' appears more than once in $.limits;",
+            (await refusedLimits.AssertProblemAsync(HttpStatusCode.BadRequest)).GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         using var member = await client.SendAsync(HttpMethod.Get, $"/api/users/{memberId}", admin.Token);
         Assert.Equal("user", (await member.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("role").GetString());
+        using var tenant = await client.SendAsync(HttpMethod.Get, "/api/tenant", admin.Token);
+        var tenantLimits = (await tenant.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("limits");
+        Assert.True(!tenantLimits.TryGetProperty("requestsPerMinute", out var perMinute) || perMinute.ValueKind == JsonValueKind.Null);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(HttpMethod.Post, "/api/auth/login", null,
             new { email = $"t@{domain}", password = "a long enough password", domain })).StatusCode);
         using var keys = await client.SendAsync(HttpMethod.Get, "/api/keys", admin.Token);
