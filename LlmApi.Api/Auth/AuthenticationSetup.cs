@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Users;
 using Microsoft.AspNetCore.Authentication;
@@ -74,30 +75,23 @@ internal static class AuthenticationSetup
                 };
                 bearer.Events = new JwtBearerEvents
                 {
-                    // API keys are not JWTs: leave them to their own scheme instead of failing (and logging) here.
                     OnMessageReceived = context =>
                     {
+                        // API keys are not JWTs: leave them to their own scheme instead of failing (and logging) here.
                         if (ApiKey.IsPresentedBy(context.Request))
                         {
                             context.NoResult();
+                            return Task.CompletedTask;
                         }
 
-                        return Task.CompletedTask;
+                        // A token that passed validation before and has not expired: the handler would only find it
+                        // remembered again, after cloning its validation parameters and building its contexts and
+                        // properties (a tenth of an authenticated request). The access check is the same either way.
+                        return BearerToken(context.Request) is { } token && tokenHandler.Recall(token) is { } identity
+                            ? AuthenticateRecalledAsync(context, identity)
+                            : Task.CompletedTask;
                     },
-                    OnTokenValidated = async context =>
-                    {
-                        var services = context.HttpContext.RequestServices;
-                        var decision = await services.GetRequiredService<AccessValidator>()
-                            .ValidateAsync(context.Principal!, services.GetRequiredService<Caller>());
-                        if (decision.Failure is { } failure)
-                        {
-                            context.Fail(failure);
-                        }
-                        else
-                        {
-                            context.Principal = decision.Principal;
-                        }
-                    },
+                    OnTokenValidated = context => CheckAccessAsync(context),
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
@@ -124,6 +118,43 @@ internal static class AuthenticationSetup
     /// <summary>Model routes and usage: a user's token or a tenant's API key (<see cref="ModelAccessPolicy"/>, <see cref="AcceptsApiKeys"/>).</summary>
     public static TBuilder RequireModelAccess<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(ModelAccessPolicy).WithMetadata(AcceptsApiKeys.Instance);
+
+    /// <summary>The token in an <c>Authorization: Bearer</c> header, read as the bearer scheme reads it; null when there is none.</summary>
+    private static string? BearerToken(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && authorization["Bearer ".Length..].Trim() is { Length: > 0 } token
+            ? token
+            : null;
+    }
+
+    private static async Task AuthenticateRecalledAsync(MessageReceivedContext context, ClaimsIdentity identity)
+    {
+        context.Principal = new ClaimsPrincipal(identity);
+        if (await CheckAccessAsync(context))
+        {
+            context.Success();
+        }
+    }
+
+    /// <summary>
+    /// Whether a validated token still grants access (<see cref="AccessValidator"/>): on every request, however the
+    /// token was validated. Refused, the context fails with the reason; allowed, it holds the principal to run as.
+    /// </summary>
+    private static async Task<bool> CheckAccessAsync(ResultContext<JwtBearerOptions> context)
+    {
+        var services = context.HttpContext.RequestServices;
+        var decision = await services.GetRequiredService<AccessValidator>()
+            .ValidateAsync(context.Principal!, services.GetRequiredService<Caller>());
+        if (decision.Failure is { } failure)
+        {
+            context.Fail(failure);
+            return false;
+        }
+
+        context.Principal = decision.Principal;
+        return true;
+    }
 
     private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
     {
