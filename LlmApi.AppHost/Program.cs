@@ -125,6 +125,11 @@ if (builder.ExecutionContext.IsPublishMode)
     // more CPU keeps the same memory behaviour inside its limit (replicas scale out, not up), and so the benchmarks,
     // which run the API with these settings on more cores, measure the collector that runs here (docs/benchmarks.md).
     api.WithEnvironment("DOTNET_gcServer", "0");
+    // A 16 MiB allocation budget between gen0 collections. The runtime's default on these machines collected every
+    // ~3 MiB, while a few dozen requests in flight held state that survived into gen1 (a gen1 collection per 3.5 gen0);
+    // 16 MiB cut the CPU per request of every route by 5-9% (docs/benchmarks.md, eleventh pass; 64 MiB was no better).
+    // It is memory the heap limit above already allows for.
+    api.WithEnvironment("DOTNET_GCgen0size", "0x1000000");
     // An idle thread-pool worker spins (yielding) for a while before it sleeps, so that work queued just after finds
     // it awake. The default spin costs a model call's CPU under load (a sixth of its samples were in sched_yield); a
     // shorter one keeps the wake-up as quick with one call in flight (no spinning at all added 0.12-0.25 ms to each)
