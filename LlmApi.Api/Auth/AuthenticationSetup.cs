@@ -95,12 +95,14 @@ internal static class AuthenticationSetup
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
+                        // The access check's own reasons (session ended, user or tenant suspended) are ours to show;
+                        // the token library's are not: a malformed token's (IDX14100) describes JWS and JWE serialization.
                         var detail = context.AuthenticateFailure switch
                         {
                             null => "A bearer token is required.",
                             SecurityTokenExpiredException => "The token has expired.",
-                            SecurityTokenException => "The token is invalid.",
-                            { } failure => failure.Message,
+                            AuthenticationFailureException access => access.Message,
+                            _ => "The token is invalid.",
                         };
                         await WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
                     },

@@ -50,7 +50,43 @@ public class TokenValidationTests(ApiFixture fixture)
         };
         var token = new JsonWebTokenHandler().CreateToken(descriptor);
 
-        Assert.Equal(HttpStatusCode.Unauthorized, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", token));
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/auth/me", token);
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal(defect == "expired" ? "The token has expired." : "The token is invalid.", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("nope")] // no dots: the token library's IDX14100, which explains JWS and JWE serialization
+    [InlineData("a.b")]
+    [InlineData("eyJ.eyJ.x")]
+    [InlineData("a.b.c.d.e.f")]
+    public async Task A_malformed_token_is_refused_in_the_API_s_own_words(string token)
+    {
+        using var client = fixture.CreateClient();
+
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/auth/me", token);
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("The token is invalid.", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("IDX", problem.GetRawText(), StringComparison.Ordinal);
+
+        using var openAi = await client.SendAsync(HttpMethod.Get, "/v1/models", token);
+        var error = await openAi.AssertOpenAiErrorAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("The token is invalid.", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_token_refused_by_the_access_check_says_why()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        using (var logout = await client.SendAsync(HttpMethod.Post, "/api/auth/logout", account.Token))
+        {
+            Assert.True(logout.IsSuccessStatusCode);
+        }
+
+        using var response = await client.SendAsync(HttpMethod.Get, "/api/auth/me", account.Token);
+        var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("The session has ended; sign in again.", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
