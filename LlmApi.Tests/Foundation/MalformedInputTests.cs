@@ -61,6 +61,9 @@ public class MalformedInputTests(ApiFixture fixture)
     [InlineData("/v1/chat/completions", "[1,2]", "The request body must be a JSON object.")]
     [InlineData("/api/chat", "\"hi\"", "The request body must be a JSON object.")]
     [InlineData("/api/generate", "null", "The request body must be a JSON object.")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":"hi"}],"temperature":2.5}""", "temperature must be a number from 0 to 2.")]
+    [InlineData("/v1/chat/completions", """{"model":"llama3","messages":[{"role":"user","content":"hi"}],"top_p":"high"}""", "top_p must be a number from 0 to 1.")]
+    [InlineData("/v1/completions", """{"model":"llama3","prompt":"hi","presence_penalty":-3}""", "presence_penalty must be a number from -2 to 2.")]
     public async Task Malformed_chat_bodies_are_400_naming_the_field(string path, string body, string field)
     {
         using var client = fixture.CreateClient();

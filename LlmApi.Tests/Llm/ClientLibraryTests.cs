@@ -87,6 +87,11 @@ public class ClientLibraryTests(ApiFixture fixture)
         var error = await Assert.ThrowsAsync<ClientResultException>(() => unknown.CompleteChatAsync([new UserChatMessage("hi")]));
         Assert.Equal(404, error.Status);
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
+
+        // OpenAI's own API refuses a temperature above 2; so does the gateway, whatever the model server would take.
+        var hot = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")], new ChatCompletionOptions { Temperature = 9 }));
+        Assert.Equal(400, hot.Status);
+        Assert.Contains("temperature must be a number from 0 to 2", hot.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -52,6 +52,10 @@ internal static class JsonRead
         element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number)
             && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
 
+    /// <summary>A finite number, or null.</summary>
+    public static double? Number(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var number) && double.IsFinite(number) ? number : null;
+
     /// <summary>A member of an object; an undefined element when absent or when the element is not an object.</summary>
     public static JsonElement Get(this JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;

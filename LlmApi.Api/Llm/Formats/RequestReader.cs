@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -16,6 +17,10 @@ internal static class RequestReader
 
     private static readonly string[] OpenAiRoles = ["system", "developer", "user", "assistant", "tool"];
     private static readonly string[] OllamaRoles = ["system", "user", "assistant", "tool"];
+
+    /// <summary>OpenAI's ranges for its sampling parameters (its API reference).</summary>
+    private static readonly (string Field, double Min, double Max)[] SamplingRanges =
+        [("temperature", 0, 2), ("top_p", 0, 1), ("frequency_penalty", -2, 2), ("presence_penalty", -2, 2)];
 
     public static (ModelRequest? Request, Dictionary<string, string[]> Errors) Read(ClientApi api, JsonElement body, LlmOptions options, bool streamByDefault)
     {
@@ -66,6 +71,11 @@ internal static class RequestReader
             }
         }
 
+        if (api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion)
+        {
+            CheckSampling(body, errors);
+        }
+
         var includeUsage = false;
         if (isOpenAi && body.Get("stream_options") is var streamOptions && JsonRead.IsPresent(streamOptions))
         {
@@ -93,6 +103,21 @@ internal static class RequestReader
             PromptEstimate = prompt,
             IncludeUsage = includeUsage,
         }, errors);
+    }
+
+    /// <summary>
+    /// OpenAI's ranges for its sampling parameters, held to whatever model server answers: an Ollama server would take a
+    /// temperature of 9 without a word, where OpenAI's own API answers 400.
+    /// </summary>
+    private static void CheckSampling(JsonElement body, Dictionary<string, string[]> errors)
+    {
+        foreach (var (field, min, max) in SamplingRanges)
+        {
+            if (body.Get(field) is var value && JsonRead.IsPresent(value) && (JsonRead.Number(value) is not { } number || number < min || number > max))
+            {
+                errors[field] = [string.Create(CultureInfo.InvariantCulture, $"{field} must be a number from {min} to {max}.")];
+            }
+        }
     }
 
     /// <summary>The completion maximum a request names (<c>max_completion_tokens</c>, <c>max_tokens</c>, <c>num_predict</c>), or the default.</summary>
