@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using LlmApi.Tests.Infrastructure;
 
@@ -238,5 +239,35 @@ public class SurfaceTests(ApiFixture fixture)
         Assert.Contains("gen_ai_provider_name=\"ollama\"", metrics, StringComparison.Ordinal);
         Assert.Contains("llm_upstream=\"llm\"", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("no-such-model", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Admission_is_measured_on_its_own_by_result_in_buckets_that_fit_a_round_trip()
+    {
+        // An instance of its own, as above.
+        await using var api = new ApiFactory(fixture.Settings);
+        api.StartServer();
+        using var client = api.CreateClient();
+        var admin = await client.RegisterAsync();
+        var (_, key) = await client.CreateKeyAsync(admin.Token, new { name = "one a minute", requestsPerMinute = 1 });
+        async Task<HttpStatusCode> CallAsync()
+        {
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(key));
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await CallAsync());
+        Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync());
+
+        var admission = (await client.GetStringAsync("/metrics")).Split('\n')
+            .Where(line => line.StartsWith("llmapi_gateway_admission_duration_seconds_", StringComparison.Ordinal)).ToList();
+
+        var tenant = $"tenant_id=\"{admin.TenantId:D}\"";
+        Assert.Contains(admission, line => line.StartsWith("llmapi_gateway_admission_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains(tenant, StringComparison.Ordinal) && line.Contains("llmapi_admission_result=\"admitted\"", StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(admission, line => line.StartsWith("llmapi_gateway_admission_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains(tenant, StringComparison.Ordinal) && line.Contains("llmapi_admission_result=\"limit\"", StringComparison.Ordinal) && line.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(admission, line => line.Contains("le=\"0.0001\"", StringComparison.Ordinal));
+        Assert.Contains(admission, line => line.Contains("le=\"1\"", StringComparison.Ordinal));
     }
 }

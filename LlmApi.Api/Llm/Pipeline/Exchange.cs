@@ -5,7 +5,8 @@ using LlmApi.Api.Llm.Formats;
 namespace LlmApi.Api.Llm.Pipeline;
 
 /// <summary>The state of one model call while it runs, from admission to settlement.</summary>
-internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest request, DateTimeOffset now)
+/// <param name="startedAt">When the gateway took the call (<see cref="Stopwatch.GetTimestamp"/>): its durations include admission.</param>
+internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest request, DateTimeOffset now, long startedAt)
 {
     public HttpContext Http { get; } = http;
 
@@ -21,7 +22,7 @@ internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest req
 
     public long Created { get; } = now.ToUnixTimeSeconds();
 
-    public long StartedAt { get; } = Stopwatch.GetTimestamp();
+    public long StartedAt { get; } = startedAt;
 
     /// <summary>Response headers have gone to the client: from here on, failures end the stream instead of answering an error.</summary>
     public bool Started { get; set; }

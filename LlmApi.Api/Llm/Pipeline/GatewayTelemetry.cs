@@ -17,6 +17,8 @@ internal sealed class GatewayTelemetry
 
     private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
     private static readonly double[] FirstTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+    // Admission is one Redis round trip: a tenth of a millisecond on a quiet node, tens of milliseconds when Redis queues.
+    private static readonly double[] AdmissionBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
     private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
     public GatewayTelemetry(IMeterFactory meters)
@@ -28,6 +30,9 @@ internal sealed class GatewayTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         TimeToFirstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time from request to the first streamed token.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FirstTokenBuckets });
+        Admission = meter.CreateHistogram("llmapi.gateway.admission.duration", "s",
+            "Time the limits took to admit or refuse a model call (one Redis round trip), by result: admitted, limit, key.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AdmissionBuckets });
     }
 
     public Histogram<long> TokenUsage { get; }
@@ -35,4 +40,6 @@ internal sealed class GatewayTelemetry
     public Histogram<double> Duration { get; }
 
     public Histogram<double> TimeToFirstToken { get; }
+
+    public Histogram<double> Admission { get; }
 }

@@ -38,6 +38,8 @@ internal sealed partial class ModelGateway(
 
     public async Task<IResult> CallAsync(HttpContext http, Caller caller, ModelRequest request, Action<JsonObject>? annotate = null)
     {
+        // The call's duration and time to first token count from here, so they include the gateway's own admission.
+        var startedAt = Stopwatch.GetTimestamp();
         if (!pool.IsConfigured)
         {
             return await RefuseAsync(http, caller, GatewayResults.NoUpstream());
@@ -59,7 +61,16 @@ internal sealed partial class ModelGateway(
             return await RefuseAsync(http, caller, GatewayResults.Untranslatable(refusal));
         }
 
+        var admitting = Stopwatch.GetTimestamp();
         var admission = await limiter.AdmitAsync(caller, request.ReservedTokens);
+        telemetry.Admission.Record(Stopwatch.GetElapsedTime(admitting).TotalSeconds,
+            new KeyValuePair<string, object?>("tenant.id", caller.TenantId.ToString("D")),
+            new KeyValuePair<string, object?>("llmapi.admission.result", admission switch
+            {
+                { KeyRefusal: not null } => "key",
+                { Refusal: not null } => "limit",
+                _ => "admitted",
+            }));
         if (admission.KeyRefusal is { } keyRefusal)
         {
             keyCache.Remove(caller.Key!.KeyId);
@@ -74,7 +85,7 @@ internal sealed partial class ModelGateway(
 
         var lease = admission.Lease!;
 
-        var exchange = new Exchange(http, caller, request, clock.GetUtcNow());
+        var exchange = new Exchange(http, caller, request, clock.GetUtcNow(), startedAt);
         // No activity in a trace that is not being recorded (OpenTelemetry's parent-based sampler builds none under an
         // unrecorded parent); one that only carries the context for some listener gets no attributes either.
         using var activity = GatewayTelemetry.Source.StartActivity($"{request.Operation} {request.Model}");
