@@ -259,6 +259,7 @@ internal sealed partial class ModelGateway(
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
         var output = http.Response.BodyWriter;
         var upstream = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellationToken));
+        var timed = false;
         try
         {
             while (true)
@@ -277,6 +278,14 @@ internal sealed partial class ModelGateway(
                 if (lines > 0 && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
                 {
                     await output.FlushAsync(cancellationToken);
+                }
+
+                // Timed once the first content has gone out: the measure is what the client waits for, and recording
+                // it is not in the way of the piece itself.
+                if (!timed && exchange.Chunks > 0)
+                {
+                    timed = true;
+                    telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
                 }
 
                 if (ended)
@@ -301,16 +310,16 @@ internal sealed partial class ModelGateway(
     }
 
     /// <summary>Reads one upstream line into the client's bytes; true when the upstream said the stream is done.</summary>
-    private bool Relay(Exchange exchange, Func<ReadOnlyMemory<byte>, Delta?> read, ClientStream write, ReadOnlyMemory<byte> line, PipeWriter output)
+    private static bool Relay(Exchange exchange, Func<ReadOnlyMemory<byte>, Delta?> read, ClientStream write, ReadOnlyMemory<byte> line, PipeWriter output)
     {
         if (read(line) is not { } delta)
         {
             return false;
         }
 
-        if (delta.HasContent && exchange.Chunks++ == 0)
+        if (delta.HasContent)
         {
-            telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
+            exchange.Chunks++;
         }
 
         exchange.Usage = delta.Usage ?? exchange.Usage;
