@@ -21,6 +21,14 @@ internal abstract class ClientStream : IDisposable
     /// <summary>Writes <paramref name="node"/> as JSON, as model routes write it (<see cref="WireJson"/>), with one writer per stream.</summary>
     protected void WriteJson(IBufferWriter<byte> output, JsonNode node)
     {
+        var writer = JsonWriter(output);
+        node.WriteTo(writer, WireJson.Options);
+        writer.Flush();
+    }
+
+    /// <summary>The stream's one JSON writer, writing to <paramref name="output"/> with the model routes' escaping; flush it when done.</summary>
+    protected Utf8JsonWriter JsonWriter(IBufferWriter<byte> output)
+    {
         if (_writer is null)
         {
             _writer = new Utf8JsonWriter(output, WireJson.WriterOptions);
@@ -30,8 +38,7 @@ internal abstract class ClientStream : IDisposable
             _writer.Reset(output);
         }
 
-        node.WriteTo(_writer, WireJson.Options);
-        _writer.Flush();
+        return _writer;
     }
 }
 
@@ -67,7 +74,10 @@ internal sealed class OllamaPassthroughStream(Action<JsonObject>? annotate) : Cl
     }
 }
 
-/// <summary>An OpenAI chat or text-completion stream written from another format's pieces.</summary>
+/// <summary>
+/// An OpenAI chat or text-completion stream written from another format's pieces, field by field into the response's
+/// buffer (a piece is written as OpenAI writes it, without building it as a tree first: ClientStreamTests pins the bytes).
+/// </summary>
 internal sealed class OpenAiTranslatingStream(bool chat, string id, long created, string model, bool includeUsage) : ClientStream
 {
     private bool _first = true;
@@ -79,7 +89,7 @@ internal sealed class OpenAiTranslatingStream(bool chat, string id, long created
     {
         if (delta.HasContent)
         {
-            Event(output, chat ? ChatChoice(ChatDelta(delta), null) : TextChoice(delta.Text ?? string.Empty, null));
+            Choice(output, delta, finish: null);
         }
 
         _finishReason = delta.FinishReason ?? _finishReason;
@@ -89,74 +99,106 @@ internal sealed class OpenAiTranslatingStream(bool chat, string id, long created
             return;
         }
 
-        var finish = _toolCalls > 0 ? FinishReasons.ToolCalls : _finishReason ?? FinishReasons.Stop;
-        Event(output, chat ? ChatChoice(new JsonObject(), finish) : TextChoice(string.Empty, finish));
+        Choice(output, content: null, _toolCalls > 0 ? FinishReasons.ToolCalls : _finishReason ?? FinishReasons.Stop);
         if (includeUsage)
         {
-            var usage = Chunk(new JsonArray());
-            usage["usage"] = OpenAiWire.UsageNode(_usage ?? TokenUsage.None);
-            Event(output, usage);
+            var writer = Open(output);
+            writer.WriteEndArray();
+            writer.WritePropertyName("usage");
+            OpenAiWire.UsageNode(_usage ?? TokenUsage.None).WriteTo(writer, WireJson.Options);
+            Close(writer, output);
         }
 
         output.Write("data: [DONE]\n\n"u8);
     }
 
-    private JsonObject ChatDelta(Delta delta)
+    /// <summary>An event of one choice: a piece of content, or without one the finish.</summary>
+    private void Choice(IBufferWriter<byte> output, Delta? content, string? finish)
     {
-        var content = new JsonObject();
+        var writer = Open(output);
+        writer.WriteStartObject();
+        if (chat)
+        {
+            writer.WriteNumber("index", 0);
+            writer.WriteStartObject("delta");
+            if (content is not null)
+            {
+                WriteDelta(writer, content);
+            }
+
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteString("text", content?.Text ?? string.Empty);
+            writer.WriteNumber("index", 0);
+        }
+
+        writer.WriteNull("logprobs");
+        writer.WriteString("finish_reason", finish);
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        Close(writer, output);
+    }
+
+    private void WriteDelta(Utf8JsonWriter writer, Delta delta)
+    {
         if (_first)
         {
-            content["role"] = "assistant";
+            writer.WriteString("role", "assistant");
             _first = false;
         }
 
         if (delta.Text is { Length: > 0 } text)
         {
-            content["content"] = text;
+            writer.WriteString("content", text);
         }
 
         if (delta.Thinking is { Length: > 0 } thinking)
         {
-            content["reasoning_content"] = thinking;
+            writer.WriteString("reasoning_content", thinking);
         }
 
         if (delta.ToolCalls is { Count: > 0 } calls)
         {
-            content["tool_calls"] = new JsonArray([.. calls.Select(c => (JsonNode)new JsonObject
+            writer.WriteStartArray("tool_calls");
+            foreach (var call in calls)
             {
-                ["index"] = _toolCalls++,
-                ["id"] = c.Id ?? OpenAiWire.NewCallId(),
-                ["type"] = "function",
-                ["function"] = new JsonObject { ["name"] = c.Name, ["arguments"] = c.Arguments ?? "{}" },
-            })]);
-        }
+                writer.WriteStartObject();
+                writer.WriteNumber("index", _toolCalls++);
+                writer.WriteString("id", call.Id ?? OpenAiWire.NewCallId());
+                writer.WriteString("type", "function");
+                writer.WriteStartObject("function");
+                writer.WriteString("name", call.Name);
+                writer.WriteString("arguments", call.Arguments ?? "{}");
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
 
-        return content;
+            writer.WriteEndArray();
+        }
     }
 
-    private static JsonArray ChatChoice(JsonObject delta, string? finish) =>
-        new(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish });
-
-    private static JsonArray TextChoice(string text, string? finish) =>
-        new(new JsonObject { ["text"] = text, ["index"] = 0, ["logprobs"] = null, ["finish_reason"] = finish });
-
-    private void Event(IBufferWriter<byte> output, JsonArray choices) => Event(output, Chunk(choices));
-
-    private void Event(IBufferWriter<byte> output, JsonObject chunk)
+    /// <summary>Starts an event: <c>data: </c>, then the chunk up to its open <c>choices</c> array.</summary>
+    private Utf8JsonWriter Open(IBufferWriter<byte> output)
     {
         output.Write("data: "u8);
-        WriteJson(output, chunk);
-        output.Write("\n\n"u8);
+        var writer = JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WriteString("id", id);
+        writer.WriteString("object", chat ? "chat.completion.chunk" : "text_completion");
+        writer.WriteNumber("created", created);
+        writer.WriteString("model", model);
+        writer.WriteStartArray("choices");
+        return writer;
     }
 
-    private JsonObject Chunk(JsonArray choices) => new()
+    private static void Close(Utf8JsonWriter writer, IBufferWriter<byte> output)
     {
-        ["id"] = id,
-        ["object"] = chat ? "chat.completion.chunk" : "text_completion",
-        ["created"] = created,
-        ["model"] = model,
-        ["choices"] = choices,
-    };
+        writer.WriteEndObject();
+        writer.Flush();
+        output.Write("\n\n"u8);
+    }
 }
 
 /// <summary>
@@ -173,7 +215,11 @@ internal sealed class OllamaTranslatingStream(bool chat, string model, TimeProvi
     {
         if (!string.IsNullOrEmpty(delta.Text) || !string.IsNullOrEmpty(delta.Thinking))
         {
-            Line(output, OllamaWire.WriteChunk(model, clock.GetUtcNow(), chat, delta.Text, delta.Thinking, []));
+            // The common piece, written field by field; the rarer ones below are built as trees.
+            var writer = JsonWriter(output);
+            OllamaWire.WritePiece(writer, model, clock.GetUtcNow(), chat, delta.Text, delta.Thinking);
+            writer.Flush();
+            output.Write("\n"u8);
         }
 
         foreach (var call in delta.ToolCalls ?? [])

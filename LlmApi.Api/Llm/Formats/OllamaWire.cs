@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -90,6 +91,39 @@ internal static class OllamaWire
         return chunk;
     }
 
+    /// <summary>
+    /// A chunk carrying generated text or reasoning (no tool calls), written straight to <paramref name="writer"/>: the
+    /// fields, order and timestamp of <see cref="WriteChunk"/>'s, without building the tree (ClientStreamTests pins both).
+    /// </summary>
+    public static void WritePiece(Utf8JsonWriter writer, string model, DateTimeOffset now, bool chat, string? text, string? thinking)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("model", model);
+        Span<byte> timestamp = stackalloc byte[48]; // 33 at most
+        writer.WriteString("created_at", now.TryFormat(timestamp, out var length, TimestampFormat, CultureInfo.InvariantCulture)
+            ? timestamp[..length]
+            : Encoding.UTF8.GetBytes(Timestamp(now)));
+        if (chat)
+        {
+            writer.WriteStartObject("message");
+            writer.WriteString("role", "assistant");
+        }
+
+        writer.WriteString(chat ? "content" : "response", text ?? string.Empty);
+        if (thinking is { Length: > 0 })
+        {
+            writer.WriteString("thinking", thinking);
+        }
+
+        if (chat)
+        {
+            writer.WriteEndObject();
+        }
+
+        writer.WriteBoolean("done", false);
+        writer.WriteEndObject();
+    }
+
     /// <summary>The last chunk of a stream: done, why, and the token counts.</summary>
     public static JsonObject WriteFinal(string model, DateTimeOffset now, bool chat, string finishReason, TokenUsage usage)
     {
@@ -107,7 +141,9 @@ internal static class OllamaWire
     }
 
     /// <summary>Timestamps as Ollama writes them: RFC 3339 with an offset, never escaped.</summary>
-    public static string Timestamp(DateTimeOffset now) => now.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", CultureInfo.InvariantCulture);
+    public static string Timestamp(DateTimeOffset now) => now.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+
+    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz";
 
     private static JsonObject Header(string model, DateTimeOffset now) => new() { ["model"] = model, ["created_at"] = Timestamp(now) };
 
