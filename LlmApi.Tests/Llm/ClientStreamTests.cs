@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using LlmApi.Api.Llm.Formats;
+using LlmApi.Tests.Infrastructure;
 
 namespace LlmApi.Tests.Llm;
 
@@ -85,7 +86,7 @@ public class ClientStreamTests
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"lookup","arguments":{"q":1}}}]},"done":false}
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":7,"eval_count":3}
 
-            """.ReplaceLineEndings("\n"), Written(new OllamaTranslatingStream(chat: true, "llama3", new FixedClock(), annotate: null), pieces));
+            """.ReplaceLineEndings("\n"), Written(new OllamaTranslatingStream(chat: true, "llama3", new SettableClock(Now), annotate: null), pieces));
         Assert.Equal("""
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","response":"Hel","done":false}
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","response":"","thinking":"hmm \"quoted\" <b> é\n","done":false}
@@ -93,7 +94,7 @@ public class ClientStreamTests
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","response":"","done":false}
             {"model":"llama3","created_at":"2026-11-27T21:45:01.25+00:00","response":"","done":true,"done_reason":"stop","prompt_eval_count":7,"eval_count":3}
 
-            """.ReplaceLineEndings("\n"), Written(new OllamaTranslatingStream(chat: false, "llama3", new FixedClock(), annotate: null), pieces));
+            """.ReplaceLineEndings("\n"), Written(new OllamaTranslatingStream(chat: false, "llama3", new SettableClock(Now), annotate: null), pieces));
     }
 
     private static string Written(ClientStream stream, params Delta[] pieces)
@@ -108,10 +109,5 @@ public class ClientStreamTests
         }
 
         return Encoding.UTF8.GetString(output.WrittenSpan);
-    }
-
-    private sealed class FixedClock : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => Now;
     }
 }

@@ -205,11 +205,4 @@ public class LimitTests(ApiFixture fixture)
 
         async Task<double> SecondsToLiveAsync(string key) => (await db.KeyTimeToLiveAsync(key))?.TotalSeconds ?? -1;
     }
-
-    private sealed class SettableClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }
