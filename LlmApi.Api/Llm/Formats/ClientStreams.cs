@@ -232,7 +232,7 @@ internal sealed class OllamaTranslatingStream(bool chat, string model, TimeProvi
         _usage = delta.Usage ?? _usage;
         if (_toolCalls.Count > 0 && (delta.FinishReason is not null || delta.End))
         {
-            Line(output, OllamaWire.WriteChunk(model, clock.GetUtcNow(), chat, null, null,
+            Line(output, OllamaWire.WriteToolCalls(model, clock.GetUtcNow(), chat,
                 _toolCalls.Values.Select(c => (c.Name ?? string.Empty, c.Arguments.Length == 0 ? "{}" : c.Arguments.ToString()))));
             _toolCalls.Clear();
         }

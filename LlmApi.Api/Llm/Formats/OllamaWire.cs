@@ -70,21 +70,17 @@ internal static class OllamaWire
         return Final(answer, completion.FinishReason, completion.Usage);
     }
 
-    /// <summary>A chunk carrying generated text, reasoning or complete tool calls.</summary>
-    public static JsonObject WriteChunk(string model, DateTimeOffset now, bool chat, string? text, string? thinking, IEnumerable<(string Name, string Arguments)> toolCalls)
+    /// <summary>A chunk carrying complete tool calls (text and reasoning go in pieces: <see cref="WritePiece"/>).</summary>
+    public static JsonObject WriteToolCalls(string model, DateTimeOffset now, bool chat, IEnumerable<(string Name, string Arguments)> toolCalls)
     {
         var chunk = Header(model, now);
         if (chat)
         {
-            chunk["message"] = Message(text ?? string.Empty, thinking, toolCalls);
+            chunk["message"] = Message(string.Empty, null, toolCalls);
         }
         else
         {
-            chunk["response"] = text ?? string.Empty;
-            if (thinking is { Length: > 0 })
-            {
-                chunk["thinking"] = thinking;
-            }
+            chunk["response"] = string.Empty;
         }
 
         chunk["done"] = false;
@@ -92,8 +88,8 @@ internal static class OllamaWire
     }
 
     /// <summary>
-    /// A chunk carrying generated text or reasoning (no tool calls), written straight to <paramref name="writer"/>: the
-    /// fields, order and timestamp of <see cref="WriteChunk"/>'s, without building the tree (ClientStreamTests pins both).
+    /// A chunk carrying generated text or reasoning, written straight to <paramref name="writer"/> without building a
+    /// tree: the fields and order of <see cref="WriteToolCalls"/>'s (ClientStreamTests pins both).
     /// </summary>
     public static void WritePiece(Utf8JsonWriter writer, string model, DateTimeOffset now, bool chat, string? text, string? thinking)
     {
