@@ -130,6 +130,16 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         }
 
         output.WriteLine("first error: " + firstError);
+        if (statuses.Keys.Any(s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable))
+        {
+            // A 500 is a defect to find: each kind of logged exception once, whole, with its stack.
+            foreach (var line in api.Logs.Lines.Where(l => l.Contains("ProblemExceptionHandler", StringComparison.Ordinal))
+                .DistinctBy(l => System.Text.RegularExpressions.Regex.Match(l, @"[A-Za-z.]+Exception: [^\n]{0,60}").Value))
+            {
+                output.WriteLine(line);
+            }
+        }
+
         Assert.Empty(lost);
         Assert.DoesNotContain(statuses.Keys, s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable);
         Assert.True(acknowledged.Count > afterDisruption, "registrations succeed again after the failover");
