@@ -49,7 +49,7 @@ public class ApiFixture : IAsyncLifetime
     {
         Redis = await StartRedisAsync();
         Upstream = await FakeUpstream.StartAsync();
-        OpenAiUpstream = await FakeUpstream.StartAsync("/openai/v1", ["gpt-test", "mistral", "gated", "embedder", "garbage", "hollow", "ragged", "cutoff"]);
+        OpenAiUpstream = await FakeUpstream.StartAsync("/openai/v1", ["gpt-test", "mistral", "gated", "embedder", "garbage", "hollow", "ragged", "cutoff", "twofold"]);
         Api = new ApiFactory(Settings);
         Replica = new ApiFactory(Settings);
         var openAi = new Dictionary<string, string?>(Settings)

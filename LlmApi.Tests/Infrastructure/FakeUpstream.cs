@@ -32,15 +32,18 @@ public enum UpstreamMode
 /// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection
 /// (not streamed, in OpenAI's format, it declares its answer's length, sends half and drops it); <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
 /// holds no answer; <c>slow</c> waits 5 s before answering; <c>ragged</c> streams "Grüße 中文 bad \uFFFD" as raw UTF-8 in
-/// lines that end in CRLF, each sent in two writes split inside a multi-byte character, one with a byte that is not UTF-8.
+/// lines that end in CRLF, each sent in two writes split inside a multi-byte character, one with a byte that is not UTF-8;
+/// <c>twofold</c> answers as any model, but every object it sends (whole answer, stream line, <c>/api/show</c>) has its
+/// first member written twice.
 /// A whole answer in OpenAI's format declares its length (<c>Content-Length</c>); one in Ollama's is sent chunked.
 /// <see cref="Mode"/> makes every call fail, and <see cref="StopAsync"/> makes it refuse connections.
 /// </summary>
 public sealed class FakeUpstream : IAsyncDisposable
 {
     public const int PromptTokens = 10;
+    private const string Twofold = "twofold";
     public static readonly string[] Pieces = ["Hello", " from", " the", " model", "!"];
-    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder", "ragged"];
+    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder", "ragged", "twofold"];
 
     /// <summary>What <c>ragged</c> streams, as the client should read it.</summary>
     public const string RaggedText = "Grüße 中文 bad \uFFFD";
@@ -131,7 +134,13 @@ public sealed class FakeUpstream : IAsyncDisposable
                 ["details"] = new JsonObject { ["family"] = "test" },
             })]),
         }));
-        app.MapPost("/api/show", () => Results.Json(new JsonObject { ["modelfile"] = "FROM test", ["details"] = new JsonObject { ["family"] = "test" }, ["capabilities"] = new JsonArray("completion", "tools") }));
+        app.MapPost("/api/show", async (HttpContext http) =>
+        {
+            var model = JsonNode.Parse(await new StreamReader(http.Request.Body).ReadToEndAsync())?["model"]?.GetValue<string>();
+            var show = new JsonObject { ["modelfile"] = "FROM test", ["details"] = new JsonObject { ["family"] = "test" }, ["capabilities"] = new JsonArray("completion", "tools") };
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(model == Twofold ? Twice(show.ToJsonString()) : show.ToJsonString());
+        });
         app.MapGet("/api/ps", () => Results.Json(new JsonObject { ["models"] = new JsonArray(new JsonObject { ["name"] = Models[0], ["model"] = Models[0], ["size_vram"] = 1 }) }));
         app.MapGet(_openAiBase + "/models", () => Results.Json(new JsonObject
         {
@@ -224,6 +233,9 @@ public sealed class FakeUpstream : IAsyncDisposable
             case "slow":
                 await Task.Delay(TimeSpan.FromSeconds(5), http.RequestAborted);
                 break;
+            case Twofold:
+                http.Items[Twofold] = true; // WriteLineAsync names each line's first member twice
+                break;
             case "gated" when !stream:
                 await _gate.Task.WaitAsync(http.RequestAborted);
                 break;
@@ -234,6 +246,13 @@ public sealed class FakeUpstream : IAsyncDisposable
         if (!stream)
         {
             var whole = Whole(model, string.Concat(pieces), pieces.Length, toolCall, openAi, chat);
+            if (model == Twofold)
+            {
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync(Twice(whole.ToJsonString()));
+                return;
+            }
+
             if (!openAi)
             {
                 await http.Response.WriteAsJsonAsync(whole); // chunked, as many servers send JSON
@@ -454,6 +473,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = text, ["finish_reason"] = finish }),
     };
 
+    /// <summary><paramref name="json"/> with its first object's first member written twice (see <c>twofold</c>).</summary>
+    private static string Twice(string json)
+    {
+        var start = json.IndexOf('{', StringComparison.Ordinal) + 1;
+        var end = json.IndexOf(',', start); // the first members written here hold no commas
+        return start == 0 || end < 0 ? json : json.Insert(start, json[start..(end + 1)]);
+    }
+
     private static string Sse(JsonObject chunk) => "data: " + chunk.ToJsonString() + "\n";
 
     private static async Task RaggedAsync(HttpContext http, JsonObject body, string model, bool openAi, bool chat)
@@ -501,6 +528,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private static async Task WriteLineAsync(HttpContext http, string line)
     {
+        line = http.Items.ContainsKey(Twofold) ? Twice(line) : line;
         await http.Response.WriteAsync(line + "\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }

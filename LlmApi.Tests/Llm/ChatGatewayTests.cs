@@ -239,6 +239,41 @@ public class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_upstream_answer_that_names_a_member_twice_is_refused_not_guessed()
+    {
+        // The upstream may mean either value; the gateway meters and translates what it reads, and a client reading the
+        // same bytes could read the other. Whole answers are 502 and not counted; a stream ends before any content.
+        using var ollamaBacked = fixture.CreateClient();
+        using var openAiBacked = fixture.CreateOpenAiBackedClient();
+        var account = await ollamaBacked.RegisterAsync();
+        foreach (var client in new[] { ollamaBacked, openAiBacked })
+        {
+            using var openAi = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "twofold"));
+            await openAi.AssertOpenAiErrorAsync(HttpStatusCode.BadGateway, "upstream_invalid_response");
+            using var ollama = await client.SendAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "twofold"));
+            await ollama.AssertProblemAsync(HttpStatusCode.BadGateway);
+
+            using var openAiStream = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, model: "twofold", stream: true));
+            var events = await openAiStream.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, openAiStream.StatusCode);
+            Assert.DoesNotContain("Hello", events, StringComparison.Ordinal);
+            Assert.DoesNotContain("[DONE]", events, StringComparison.Ordinal);
+            using var ollamaStream = await client.SendStreamingAsync(LlmCalls.OllamaChat(account.Token, account.TenantId, model: "twofold", stream: true));
+            var lines = await ollamaStream.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("Hello", lines, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"done\":true", lines, StringComparison.Ordinal);
+        }
+
+        // The model's details come from its Ollama server as they are, so they are checked too.
+        using var show = await ollamaBacked.SendAsync(HttpMethod.Post, "/api/show", account.Token, new { model = "twofold" });
+        await show.AssertProblemAsync(HttpStatusCode.BadGateway);
+
+        using var usage = await ollamaBacked.SendAsync(HttpMethod.Get, "/api/usage", account.Token);
+        var total = (await usage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");
+        Assert.Equal(0, total.GetProperty("completionTokens").GetInt64());
+    }
+
+    [Fact]
     public async Task The_tenant_header_must_name_the_callers_own_tenant()
     {
         using var client = fixture.CreateClient();

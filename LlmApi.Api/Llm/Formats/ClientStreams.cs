@@ -60,7 +60,7 @@ internal sealed class OllamaPassthroughStream(Action<JsonObject>? annotate) : Cl
 {
     public override void Write(Delta delta, ReadOnlySpan<byte> line, IBufferWriter<byte> output)
     {
-        if (delta.End && annotate is not null && JsonNode.Parse(line) is JsonObject final)
+        if (delta.End && annotate is not null && UpstreamJson.ParseTree(line) is JsonObject final)
         {
             annotate(final);
             WriteJson(output, final);

@@ -27,7 +27,7 @@ internal static class OllamaWire
 
     /// <summary>One NDJSON line (UTF-8) of a chat or generate stream.</summary>
     public static Delta ReadChunk(ReadOnlySpan<byte> line) =>
-        ReadChunk(JsonNode.Parse(line) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object."));
+        ReadChunk(UpstreamJson.ParseTree(line) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object."));
 
     private static Delta ReadChunk(JsonObject chunk)
     {
@@ -177,7 +177,7 @@ internal static class OllamaWire
     {
         try
         {
-            return JsonNode.Parse(text) as JsonObject ?? (JsonNode)text;
+            return UpstreamJson.ParseTree(text) as JsonObject ?? (JsonNode)text;
         }
         catch (JsonException)
         {

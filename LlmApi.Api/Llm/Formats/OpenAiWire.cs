@@ -27,7 +27,7 @@ internal static class OpenAiWire
             throw new JsonException("The answer is not valid UTF-8.");
         }
 
-        using var document = JsonDocument.Parse(answer);
+        using var document = UpstreamJson.Parse(answer);
         var root = document.RootElement;
         var choices = root.Get("choices");
         if (root.ValueKind != JsonValueKind.Object || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
@@ -93,7 +93,7 @@ internal static class OpenAiWire
             return new Delta { End = true };
         }
 
-        using var document = JsonDocument.Parse(data);
+        using var document = UpstreamJson.Parse(data);
         var chunk = document.RootElement;
         if (chunk.ValueKind != JsonValueKind.Object)
         {

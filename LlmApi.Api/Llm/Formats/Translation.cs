@@ -91,8 +91,9 @@ internal static class Translation
         request.Api is ClientApi.OpenAiChat or ClientApi.OpenAiCompletion && IsSameFormat(request.Api, call.Api);
 
     /// <summary>A whole answer in the client's format, and the usage the upstream counted.</summary>
-    public static (JsonObject Answer, TokenUsage Usage) Answer(ModelRequest request, UpstreamCall call, JsonObject answer, AnswerContext context)
+    public static (JsonObject Answer, TokenUsage Usage) Answer(ModelRequest request, UpstreamCall call, JsonElement whole, AnswerContext context)
     {
+        var answer = JsonObject.Create(whole) ?? throw new JsonException("The upstream's answer is not a JSON object.");
         if (request.IsEmbedding)
         {
             var usage = call.IsOpenAi ? OpenAiWire.Usage(answer) ?? TokenUsage.None : new TokenUsage(JsonRead.Int(answer["prompt_eval_count"]) ?? 0, 0);

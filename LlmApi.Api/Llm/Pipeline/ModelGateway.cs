@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -199,8 +198,7 @@ internal sealed partial class ModelGateway(
         var context = new AnswerContext(exchange.Request.Api == ClientApi.OpenAiCompletion ? "cmpl-" : "chatcmpl-", exchange.Created, exchange.Model, clock, annotate);
         if (!exchange.Request.Stream)
         {
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken)
-                ?? throw new JsonException("The model upstream answered with an empty body.");
+            var answer = await UpstreamJson.ReadObjectAsync(response.Content, cancellationToken);
             var (body, usage) = Translation.Answer(exchange.Request, exchange.Target!.Call, answer, context);
             exchange.Usage = usage;
             exchange.Completed = true;
@@ -423,7 +421,7 @@ internal sealed partial class ModelGateway(
     {
         try
         {
-            var node = JsonNode.Parse(text);
+            var node = UpstreamJson.ParseTree(text);
             return JsonRead.String(node.Get("error").Get("message")) ?? JsonRead.String(node.Get("error"));
         }
         catch (JsonException)

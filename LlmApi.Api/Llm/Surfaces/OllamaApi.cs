@@ -83,9 +83,9 @@ internal static class OllamaApi
             {
                 using var response = await http.SendAsync(target.Upstream, HttpMethod.Post, "api/show",
                     WireJson.Utf8(new JsonObject { ["model"] = target.ServedModel }), timeout.Token);
-                if (response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token) is { } details)
+                if (response.IsSuccessStatusCode)
                 {
-                    return TypedResults.Json(details, WireJson.Options);
+                    return TypedResults.Json(await UpstreamJson.ReadObjectAsync(response.Content, timeout.Token), WireJson.Options);
                 }
             }
             catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -126,7 +126,7 @@ internal static class OllamaApi
             try
             {
                 using var response = await http.SendAsync(upstream, HttpMethod.Get, "api/ps", null, timeout.Token);
-                var body = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>(timeout.Token) : null;
+                var body = response.IsSuccessStatusCode ? JsonObject.Create(await UpstreamJson.ReadObjectAsync(response.Content, timeout.Token)) : null;
                 return (body?["models"] as JsonArray ?? []).OfType<JsonObject>().Where(m => JsonRead.String(m["name"]) is { } n && visible.Contains(n)).ToList();
             }
             catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)

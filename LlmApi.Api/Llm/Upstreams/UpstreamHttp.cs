@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmApi.Api.Llm.Formats;
 
 namespace LlmApi.Api.Llm.Upstreams;
 
@@ -40,7 +41,7 @@ internal sealed class UpstreamHttp(IHttpClientFactory factory)
     {
         using var response = await SendAsync(upstream, HttpMethod.Get, ModelsPath(upstream.Provider), null, cancellationToken);
         response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken) ?? [];
+        var body = JsonObject.Create(await UpstreamJson.ReadObjectAsync(response.Content, cancellationToken))!;
         var (list, idField) = upstream.Provider == LlmProvider.Ollama ? (body["models"], "name") : (body["data"], "id");
         var models = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
         foreach (var model in (list as JsonArray ?? []).OfType<JsonObject>())
