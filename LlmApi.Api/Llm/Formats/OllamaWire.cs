@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -8,10 +9,8 @@ namespace LlmApi.Api.Llm.Formats;
 /// <summary>Ollama's wire format: whole answers and NDJSON chunks read into the shared model, and written from it.</summary>
 internal static class OllamaWire
 {
-    public static TokenUsage Usage(JsonNode node) => new(JsonRead.Int(node["prompt_eval_count"]) ?? 0, JsonRead.Int(node["eval_count"]) ?? 0);
-
     /// <summary>A whole chat or generate answer (they differ in where the text is: <c>message.content</c> or <c>response</c>).</summary>
-    public static Completion ReadAnswer(JsonObject answer)
+    public static Completion ReadAnswer(JsonElement answer)
     {
         var delta = ReadChunk(answer);
         var completion = new Completion
@@ -25,29 +24,57 @@ internal static class OllamaWire
         return completion;
     }
 
-    /// <summary>One NDJSON line (UTF-8) of a chat or generate stream.</summary>
-    public static Delta ReadChunk(ReadOnlySpan<byte> line) =>
-        ReadChunk(UpstreamJson.ParseTree(line) as JsonObject ?? throw new JsonException("A stream chunk is not a JSON object."));
-
-    private static Delta ReadChunk(JsonObject chunk)
+    /// <summary>
+    /// One NDJSON line (UTF-8) of a chat or generate stream, read from a pooled document rather than built as a tree:
+    /// the reader runs for every piece of every stream from an Ollama server.
+    /// </summary>
+    public static Delta ReadChunk(ReadOnlyMemory<byte> line)
     {
-        var message = chunk["message"];
-        var done = JsonRead.Bool(chunk["done"]) == true;
+        using var document = UpstreamJson.Parse(line);
+        return ReadChunk(document.RootElement);
+    }
+
+    private static Delta ReadChunk(JsonElement chunk)
+    {
+        if (chunk.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("A stream chunk is not a JSON object.");
+        }
+
+        var message = chunk.Get("message");
+        var done = JsonRead.Bool(chunk.Get("done")) == true;
         var delta = new Delta
         {
-            Text = JsonRead.String(message.Get("content")) ?? JsonRead.String(chunk["response"]),
-            Thinking = JsonRead.String(message.Get("thinking")) ?? JsonRead.String(chunk["thinking"]),
+            Text = JsonRead.String(message.Get("content")) ?? JsonRead.String(chunk.Get("response")),
+            Thinking = JsonRead.String(message.Get("thinking")) ?? JsonRead.String(chunk.Get("thinking")),
             End = done,
-            FinishReason = done ? FinishReasons.FromOllama(JsonRead.String(chunk["done_reason"])) : null,
-            Usage = done ? Usage(chunk) : null,
+            FinishReason = done ? FinishReasons.FromOllama(JsonRead.String(chunk.Get("done_reason"))) : null,
+            Usage = done ? new TokenUsage(JsonRead.Int(chunk.Get("prompt_eval_count")) ?? 0, JsonRead.Int(chunk.Get("eval_count")) ?? 0) : null,
         };
-        if (message.Get("tool_calls") is JsonArray { Count: > 0 } calls)
+        if (message.Get("tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0)
         {
-            delta.ToolCalls = [.. calls.Select((c, i) => new ToolCallDelta(i, OpenAiWire.NewCallId(), JsonRead.String(c.Get("function").Get("name")),
-                c.Get("function").Get("arguments")?.ToJsonString() ?? "{}"))];
+            delta.ToolCalls = [.. calls.EnumerateArray().Select((c, i) => new ToolCallDelta(i, OpenAiWire.NewCallId(),
+                JsonRead.String(c.Get("function").Get("name")), ArgumentsText(c.Get("function").Get("arguments"))))];
         }
 
         return delta;
+    }
+
+    /// <summary>Ollama sends a tool call's arguments as an object, OpenAI as JSON text: the value written compactly.</summary>
+    private static string ArgumentsText(JsonElement arguments)
+    {
+        if (!JsonRead.IsPresent(arguments))
+        {
+            return "{}";
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            arguments.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>A whole answer: chat (<c>message</c>) or generate (<c>response</c>).</summary>

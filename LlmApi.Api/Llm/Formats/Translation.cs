@@ -110,7 +110,7 @@ internal static class Translation
         {
             UpstreamApi.OpenAiChat => OpenAiWire.ReadChat(answer),
             UpstreamApi.OpenAiCompletion => OpenAiWire.ReadTextCompletion(answer),
-            _ => OllamaWire.ReadAnswer(answer),
+            _ => OllamaWire.ReadAnswer(whole),
         };
         if (IsSameFormat(request.Api, call.Api))
         {
@@ -139,7 +139,7 @@ internal static class Translation
     /// <summary>How to read the upstream's stream lines (UTF-8, one at a time), and how to write the client's.</summary>
     public static (Func<ReadOnlyMemory<byte>, Delta?> Read, ClientStream Write) Stream(ModelRequest request, UpstreamCall call, AnswerContext context)
     {
-        Func<ReadOnlyMemory<byte>, Delta?> read = call.IsOpenAi ? OpenAiWire.ReadChunk : line => line.IsEmpty ? null : OllamaWire.ReadChunk(line.Span);
+        Func<ReadOnlyMemory<byte>, Delta?> read = call.IsOpenAi ? OpenAiWire.ReadChunk : line => line.IsEmpty ? null : OllamaWire.ReadChunk(line);
         ClientStream write = (IsSameFormat(request.Api, call.Api), request.IsOpenAi) switch
         {
             (true, true) => new OpenAiPassthroughStream(request.IncludeUsage),
