@@ -83,12 +83,15 @@ public class FuzzTests(ApiFixture fixture)
 
     private const string LlmChatApiHeader = "x-tenant-id";
 
-    /// <summary>What is wrong with an answer, or null: a 5xx, or a 4xx that is not a whole problem document.</summary>
-    private static async Task<string?> ProblemWithAsync(HttpResponseMessage response, string path, string method)
+    /// <summary>
+    /// What is wrong with an answer, or null: a 5xx, or a 4xx that is not a whole problem document. With
+    /// <paramref name="upstreamFailures"/>, 502, 503 and 504 are answers too (a model server failed), held to the 4xx's shape.
+    /// </summary>
+    internal static async Task<string?> ProblemWithAsync(HttpResponseMessage response, string path, string method, bool upstreamFailures = false)
     {
         var status = (int)response.StatusCode;
         var text = await response.Content.ReadAsStringAsync();
-        if (status >= 500)
+        if (status >= 500 && !(upstreamFailures && status is 502 or 503 or 504))
         {
             return $"{status} {text[..Math.Min(200, text.Length)]}";
         }

@@ -1,6 +1,7 @@
-using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 
 namespace LlmApi.Api.Llm.Formats;
 
@@ -11,13 +12,11 @@ namespace LlmApi.Api.Llm.Formats;
 /// gateway meters and translates what it reads, and a client reading the same bytes with another parser could read
 /// the other value. Trees cannot hold a repeat at all (<see cref="JsonObject"/> throws an
 /// <see cref="ArgumentException"/> when first read, which no caller expects), so answers are checked as documents first.
+/// Whole bodies are also checked to be text (<see cref="ReadUtf8Async"/>). UpstreamFuzzTests holds all of it to account.
 /// </summary>
 internal static class UpstreamJson
 {
     public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
-
-    // Only the document reader honours the setting: System.Text.Json 10 reads a JsonObject without checking it.
-    private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
 
     /// <summary>A pooled document of <paramref name="utf8"/>, which must stay unchanged until the document is disposed.</summary>
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8) => JsonDocument.Parse(utf8, DocumentOptions);
@@ -29,12 +28,39 @@ internal static class UpstreamJson
     public static JsonNode? ParseTree(ReadOnlySpan<byte> utf8) => JsonNode.Parse(utf8, documentOptions: DocumentOptions);
 
     /// <summary>
-    /// A whole body that must be a JSON object, in the charset its content type names (as
-    /// <see cref="HttpContentJsonExtensions"/> reads it). The element owns its memory: it outlives the response.
+    /// A whole body that must be a JSON object (see <see cref="ReadUtf8Async"/>). The element owns its memory: it
+    /// outlives the response.
     /// </summary>
     public static async Task<JsonElement> ReadObjectAsync(HttpContent content, CancellationToken cancellationToken)
     {
-        var element = await content.ReadFromJsonAsync<JsonElement>(SerializerOptions, cancellationToken);
-        return element.ValueKind == JsonValueKind.Object ? element : throw new JsonException("The upstream's answer is not a JSON object.");
+        using var document = Parse(await ReadUtf8Async(content, cancellationToken));
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            ? document.RootElement.Clone()
+            : throw new JsonException("The upstream's answer is not a JSON object.");
+    }
+
+    /// <summary>
+    /// A whole body as UTF-8, transcoded from the charset its content type names. A charset that is unknown, or bytes
+    /// that are not text in it, are refused with a <see cref="JsonException"/>: the parser does not check the UTF-8
+    /// inside strings, and reading such a string later throws an <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static async Task<byte[]> ReadUtf8Async(HttpContent content, CancellationToken cancellationToken)
+    {
+        var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
+        var charset = content.Headers.ContentType?.CharSet?.Trim('"');
+        if (!string.IsNullOrEmpty(charset) && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var encoding = Encoding.GetEncoding(charset, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
+                bytes = Encoding.UTF8.GetBytes(encoding.GetString(bytes));
+            }
+            catch (Exception e) when (e is ArgumentException or DecoderFallbackException)
+            {
+                throw new JsonException($"The upstream's answer is not text in the character set it names ({charset}).", e);
+            }
+        }
+
+        return Utf8.IsValid(bytes) ? bytes : throw new JsonException("The upstream's answer is not valid UTF-8.");
     }
 }

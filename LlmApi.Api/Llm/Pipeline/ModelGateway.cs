@@ -180,7 +180,7 @@ internal sealed partial class ModelGateway(
                 using (var refused = outcome.Response!)
                 {
                     exchange.ErrorType = ((int)refused.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    return GatewayResults.Refused((int)refused.StatusCode, ErrorMessage(await refused.Content.ReadAsStringAsync(cancellationToken)));
+                    return GatewayResults.Refused((int)refused.StatusCode, await ErrorMessageAsync(refused.Content, cancellationToken));
                 }
         }
 
@@ -416,12 +416,12 @@ internal sealed partial class ModelGateway(
         return _dimensions.Remember(caller, [.. dimensions], DimensionsCapacity);
     }
 
-    /// <summary>The message of an upstream's error body: OpenAI's <c>error.message</c> or Ollama's <c>error</c>.</summary>
-    private static string? ErrorMessage(string text)
+    /// <summary>The message of an upstream's error body: OpenAI's <c>error.message</c> or Ollama's <c>error</c>; null when it has none.</summary>
+    private static async Task<string?> ErrorMessageAsync(HttpContent content, CancellationToken cancellationToken)
     {
         try
         {
-            var node = UpstreamJson.ParseTree(text);
+            var node = UpstreamJson.ParseTree(await UpstreamJson.ReadUtf8Async(content, cancellationToken));
             return JsonRead.String(node.Get("error").Get("message")) ?? JsonRead.String(node.Get("error"));
         }
         catch (JsonException)
