@@ -26,6 +26,9 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
     private static readonly System.Text.Json.JsonSerializerOptions Deep = new() { MaxDepth = 200 };
 
     private readonly Random _random = new(Seed);
+
+    /// <summary>When set, the server answers every call rightly, in UTF-16, and says so in its content type.</summary>
+    private bool _utf16;
     private WebApplication? _upstream;
     private ApiFactory? _api;
 
@@ -111,6 +114,26 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
             + $"\n{errors.Count} errors logged:\n" + string.Join('\n', errors.Take(5)));
     }
 
+    private const string Utf16Text = "Grüße 中文";
+
+    [Fact]
+    public async Task An_answer_in_another_charset_that_it_names_is_read_in_that_charset()
+    {
+        _utf16 = true;
+        using var client = _api!.CreateClient();
+        var admin = await client.RegisterAsync();
+        foreach (var (path, model) in new[] { ("/v1/chat/completions", "openai-model"), ("/v1/chat/completions", "ollama-model"), ("/api/chat", "openai-model"), ("/api/chat", "ollama-model") })
+        {
+            // The first passes through (its bytes are transcoded on the way), the others are translated or annotated.
+            using var response = await client.SendAsync(HttpMethod.Post, path, admin.Token,
+                new { model, messages = new[] { new { role = "user", content = "hi" } }, stream = false });
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} {model}: {(int)response.StatusCode} {text}");
+            Assert.Contains(Utf16Text, text, StringComparison.Ordinal);
+            Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
+        }
+    }
+
     /// <summary>A client's call, to either server's model, in any of the gateway's request formats, whole or streamed.</summary>
     private (string Path, JsonObject Body) ClientCall()
     {
@@ -150,6 +173,13 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
         var request = JsonNode.Parse(await new StreamReader(http.Request.Body).ReadToEndAsync()) as JsonObject ?? [];
         var stream = request["stream"]?.GetValue<bool>() ?? (!openAi && operation is "chat" or "generate");
         var model = request["model"]?.GetValue<string>() ?? "?";
+        if (_utf16)
+        {
+            http.Response.ContentType = "application/json; charset=utf-16";
+            await http.Response.Body.WriteAsync(Encoding.Unicode.GetBytes(WholeAnswer(openAi, operation, model).ToJsonString(Deep).Replace("Hello", Utf16Text, StringComparison.Ordinal)));
+            return;
+        }
+
         JsonNode[] pieces;
         List<byte[]> parts;
         lock (_random)

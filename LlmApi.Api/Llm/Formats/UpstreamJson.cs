@@ -47,13 +47,12 @@ internal static class UpstreamJson
     public static async Task<byte[]> ReadUtf8Async(HttpContent content, CancellationToken cancellationToken)
     {
         var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
-        var charset = content.Headers.ContentType?.CharSet?.Trim('"');
-        if (!string.IsNullOrEmpty(charset) && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        if (NamesOtherCharset(content) && content.Headers.ContentType?.CharSet?.Trim('"') is { } charset)
         {
             try
             {
                 var encoding = Encoding.GetEncoding(charset, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
-                bytes = Encoding.UTF8.GetBytes(encoding.GetString(bytes));
+                bytes = Encoding.UTF8.GetBytes(encoding.GetString(bytes).TrimStart('\uFEFF')); // without a byte order mark, as JSON is sent
             }
             catch (Exception e) when (e is ArgumentException or DecoderFallbackException)
             {
@@ -63,4 +62,9 @@ internal static class UpstreamJson
 
         return Utf8.IsValid(bytes) ? bytes : throw new JsonException("The upstream's answer is not valid UTF-8.");
     }
+
+    /// <summary>True when the body's content type names a charset other than UTF-8 (JSON's own, and the default).</summary>
+    public static bool NamesOtherCharset(HttpContent content) =>
+        content.Headers.ContentType?.CharSet?.Trim('"') is { Length: > 0 } charset
+        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
 }

@@ -188,8 +188,11 @@ internal sealed partial class ModelGateway(
         using var response = outcome.Response!;
         if (!exchange.Request.Stream && Translation.PassesThrough(exchange.Request, exchange.Target!.Call))
         {
-            // Same format both sides: checked and metered, but never parsed into a tree and written again.
-            var bytes = await ReadWholeAsync(response.Content, cancellationToken);
+            // Same format both sides: checked and metered, but never parsed into a tree and written again (nor copied
+            // on its way in, unless it is in another charset than the client's UTF-8).
+            var bytes = UpstreamJson.NamesOtherCharset(response.Content)
+                ? await UpstreamJson.ReadUtf8Async(response.Content, cancellationToken)
+                : await ReadWholeAsync(response.Content, cancellationToken);
             exchange.Usage = OpenAiWire.CheckPassedThrough(bytes, chat: exchange.Target.Call.Api == UpstreamApi.OpenAiChat);
             exchange.Completed = true;
             return TypedResults.Bytes(bytes, "application/json; charset=utf-8");
