@@ -27,8 +27,8 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
 
     private readonly Random _random = new(Seed);
 
-    /// <summary>When set, the server answers every call rightly, in UTF-16, and says so in its content type.</summary>
-    private bool _utf16;
+    /// <summary>When set, the server answers every call rightly, in this charset, which its content type names.</summary>
+    private string? _charset;
     private WebApplication? _upstream;
     private ApiFactory? _api;
 
@@ -114,12 +114,14 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
             + $"\n{errors.Count} errors logged:\n" + string.Join('\n', errors.Take(5)));
     }
 
-    private const string Utf16Text = "Grüße 中文";
+    private const string CharsetText = "Grüße 中文";
 
-    [Fact]
-    public async Task An_answer_in_another_charset_that_it_names_is_read_in_that_charset()
+    [Theory]
+    [InlineData("utf-16")]
+    [InlineData("utf-8")] // with a byte order mark
+    public async Task An_answer_is_read_in_the_charset_it_names(string charset)
     {
-        _utf16 = true;
+        _charset = charset;
         using var client = _api!.CreateClient();
         var admin = await client.RegisterAsync();
         foreach (var (path, model) in new[] { ("/v1/chat/completions", "openai-model"), ("/v1/chat/completions", "ollama-model"), ("/api/chat", "openai-model"), ("/api/chat", "ollama-model") })
@@ -129,7 +131,8 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
                 new { model, messages = new[] { new { role = "user", content = "hi" } }, stream = false });
             var text = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} {model}: {(int)response.StatusCode} {text}");
-            Assert.Contains(Utf16Text, text, StringComparison.Ordinal);
+            Assert.Contains(CharsetText, text, StringComparison.Ordinal);
+            Assert.False(text.StartsWith('\uFEFF'));
             Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
         }
     }
@@ -173,10 +176,13 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
         var request = JsonNode.Parse(await new StreamReader(http.Request.Body).ReadToEndAsync()) as JsonObject ?? [];
         var stream = request["stream"]?.GetValue<bool>() ?? (!openAi && operation is "chat" or "generate");
         var model = request["model"]?.GetValue<string>() ?? "?";
-        if (_utf16)
+        if (_charset is not null)
         {
-            http.Response.ContentType = "application/json; charset=utf-16";
-            await http.Response.Body.WriteAsync(Encoding.Unicode.GetBytes(WholeAnswer(openAi, operation, model).ToJsonString(Deep).Replace("Hello", Utf16Text, StringComparison.Ordinal)));
+            // UTF-16 as .NET writes it (little-endian, no mark); UTF-8 with the byte order mark some servers send.
+            var encoding = _charset == "utf-8" ? new UTF8Encoding(encoderShouldEmitUTF8Identifier: true) : Encoding.GetEncoding(_charset);
+            http.Response.ContentType = "application/json; charset=" + _charset;
+            await http.Response.Body.WriteAsync(_charset == "utf-8" ? encoding.GetPreamble() : []);
+            await http.Response.Body.WriteAsync(encoding.GetBytes(WholeAnswer(openAi, operation, model).ToJsonString(Deep).Replace("Hello", CharsetText, StringComparison.Ordinal)));
             return;
         }
 

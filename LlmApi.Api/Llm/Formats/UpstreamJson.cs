@@ -46,7 +46,7 @@ internal static class UpstreamJson
     /// </summary>
     public static async Task<byte[]> ReadUtf8Async(HttpContent content, CancellationToken cancellationToken)
     {
-        var bytes = await content.ReadAsByteArrayAsync(cancellationToken);
+        var bytes = WithoutByteOrderMark(await content.ReadAsByteArrayAsync(cancellationToken));
         if (NamesOtherCharset(content) && content.Headers.ContentType?.CharSet?.Trim('"') is { } charset)
         {
             try
@@ -62,6 +62,12 @@ internal static class UpstreamJson
 
         return Utf8.IsValid(bytes) ? bytes : throw new JsonException("The upstream's answer is not valid UTF-8.");
     }
+
+    /// <summary>
+    /// <paramref name="utf8"/> without the byte order mark some servers put first, which JSON does not allow but
+    /// System.Text.Json's readers skip only in streams.
+    /// </summary>
+    public static byte[] WithoutByteOrderMark(byte[] utf8) => utf8.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? utf8[Encoding.UTF8.Preamble.Length..] : utf8;
 
     /// <summary>True when the body's content type names a charset other than UTF-8 (JSON's own, and the default).</summary>
     public static bool NamesOtherCharset(HttpContent content) =>

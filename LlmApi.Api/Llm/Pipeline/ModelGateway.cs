@@ -192,7 +192,7 @@ internal sealed partial class ModelGateway(
             // on its way in, unless it is in another charset than the client's UTF-8).
             var bytes = UpstreamJson.NamesOtherCharset(response.Content)
                 ? await UpstreamJson.ReadUtf8Async(response.Content, cancellationToken)
-                : await ReadWholeAsync(response.Content, cancellationToken);
+                : UpstreamJson.WithoutByteOrderMark(await ReadWholeAsync(response.Content, cancellationToken));
             exchange.Usage = OpenAiWire.CheckPassedThrough(bytes, chat: exchange.Target.Call.Api == UpstreamApi.OpenAiChat);
             exchange.Completed = true;
             return TypedResults.Bytes(bytes, "application/json; charset=utf-8");
