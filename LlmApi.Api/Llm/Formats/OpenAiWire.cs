@@ -17,16 +17,12 @@ internal static class OpenAiWire
 
     /// <summary>
     /// Checks a whole answer that passes to the client unchanged (same format both sides) without building a tree:
-    /// valid UTF-8 and JSON, an object whose first choice is an object (with a message, for chat); reads its usage.
-    /// Throws <see cref="JsonException"/> for anything else, as the tree-building readers do.
+    /// JSON, an object whose first choice is an object (with a message, for chat); reads its usage. Throws
+    /// <see cref="JsonException"/> for anything else, as the tree-building readers do. The answer is UTF-8 as
+    /// <see cref="UpstreamJson.ReadUtf8Async"/> gives it, which has checked that.
     /// </summary>
     public static TokenUsage CheckPassedThrough(ReadOnlyMemory<byte> answer, bool chat)
     {
-        if (!System.Text.Unicode.Utf8.IsValid(answer.Span))
-        {
-            throw new JsonException("The answer is not valid UTF-8.");
-        }
-
         using var document = UpstreamJson.Parse(answer);
         var root = document.RootElement;
         var choices = root.Get("choices");

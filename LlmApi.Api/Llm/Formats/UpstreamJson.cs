@@ -18,6 +18,9 @@ internal static class UpstreamJson
 {
     public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
 
+    /// <summary>Bodies up to this size declared by <c>Content-Length</c> are read into an array of that size at once.</summary>
+    private const long ExactReadLimit = 1024 * 1024;
+
     /// <summary>A pooled document of <paramref name="utf8"/>, which must stay unchanged until the document is disposed.</summary>
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8) => JsonDocument.Parse(utf8, DocumentOptions);
 
@@ -40,19 +43,25 @@ internal static class UpstreamJson
     }
 
     /// <summary>
-    /// A whole body as UTF-8, transcoded from the charset its content type names. A charset that is unknown, or bytes
-    /// that are not text in it, are refused with a <see cref="JsonException"/>: the parser does not check the UTF-8
-    /// inside strings, and reading such a string later throws an <see cref="InvalidOperationException"/>.
+    /// A whole body as UTF-8, transcoded from the charset its content type names, without the byte order mark some
+    /// servers put first (JSON allows none, and System.Text.Json's readers skip one only in streams). A charset that is
+    /// unknown, or bytes that are not text in it, are refused with a <see cref="JsonException"/>: the parser does not
+    /// check the UTF-8 inside strings, and reading such a string later throws an <see cref="InvalidOperationException"/>.
+    /// Every whole answer, refusal and list from an upstream is read here.
     /// </summary>
     public static async Task<byte[]> ReadUtf8Async(HttpContent content, CancellationToken cancellationToken)
     {
-        var bytes = WithoutByteOrderMark(await content.ReadAsByteArrayAsync(cancellationToken));
-        if (NamesOtherCharset(content) && content.Headers.ContentType?.CharSet?.Trim('"') is { } charset)
+        var bytes = await ReadBytesAsync(content, cancellationToken);
+        if (OtherCharset(content) is not { } charset)
+        {
+            bytes = bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes[Encoding.UTF8.Preamble.Length..] : bytes;
+        }
+        else
         {
             try
             {
                 var encoding = Encoding.GetEncoding(charset, EncoderFallback.ExceptionFallback, DecoderFallback.ExceptionFallback);
-                bytes = Encoding.UTF8.GetBytes(encoding.GetString(bytes).TrimStart('\uFEFF')); // without a byte order mark, as JSON is sent
+                bytes = Encoding.UTF8.GetBytes(encoding.GetString(bytes).TrimStart('\uFEFF'));
             }
             catch (Exception e) when (e is ArgumentException or DecoderFallbackException)
             {
@@ -64,13 +73,27 @@ internal static class UpstreamJson
     }
 
     /// <summary>
-    /// <paramref name="utf8"/> without the byte order mark some servers put first, which JSON does not allow but
-    /// System.Text.Json's readers skip only in streams.
+    /// The body's bytes: read straight into an array of its declared length when it declares one of ordinary size, where
+    /// <see cref="HttpContent.ReadAsByteArrayAsync(CancellationToken)"/> buffers it and then copies it out. A body that
+    /// ends before its declared length fails the read (<see cref="IOException"/>), as it would there.
     /// </summary>
-    public static byte[] WithoutByteOrderMark(byte[] utf8) => utf8.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? utf8[Encoding.UTF8.Preamble.Length..] : utf8;
+    private static async Task<byte[]> ReadBytesAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength is not (> 0 and <= ExactReadLimit))
+        {
+            return await content.ReadAsByteArrayAsync(cancellationToken);
+        }
 
-    /// <summary>True when the body's content type names a charset other than UTF-8 (JSON's own, and the default).</summary>
-    public static bool NamesOtherCharset(HttpContent content) =>
+        var bytes = new byte[content.Headers.ContentLength.Value];
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        await stream.ReadExactlyAsync(bytes, cancellationToken);
+        return bytes;
+    }
+
+    /// <summary>The charset the body's content type names, when it is not UTF-8 (JSON's own, and the default).</summary>
+    private static string? OtherCharset(HttpContent content) =>
         content.Headers.ContentType?.CharSet?.Trim('"') is { Length: > 0 } charset
-        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
+        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            ? charset
+            : null;
 }

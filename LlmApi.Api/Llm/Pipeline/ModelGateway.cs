@@ -30,9 +30,6 @@ internal sealed partial class ModelGateway(
     /// <summary>(key, user, model) triples whose metering dimensions one replica remembers at most.</summary>
     private const int DimensionsCapacity = 4_096;
 
-    /// <summary>Answers up to this size declared by <c>Content-Length</c> are read into an array of that size at once.</summary>
-    private const long ExactReadLimit = 1024 * 1024;
-
     private readonly ConcurrentDictionary<(Guid Key, Guid User, string Model), string[]> _dimensions = new();
 
     public async Task<IResult> CallAsync(HttpContext http, Caller caller, ModelRequest request, Action<JsonObject>? annotate = null)
@@ -188,11 +185,8 @@ internal sealed partial class ModelGateway(
         using var response = outcome.Response!;
         if (!exchange.Request.Stream && Translation.PassesThrough(exchange.Request, exchange.Target!.Call))
         {
-            // Same format both sides: checked and metered, but never parsed into a tree and written again (nor copied
-            // on its way in, unless it is in another charset than the client's UTF-8).
-            var bytes = UpstreamJson.NamesOtherCharset(response.Content)
-                ? await UpstreamJson.ReadUtf8Async(response.Content, cancellationToken)
-                : UpstreamJson.WithoutByteOrderMark(await ReadWholeAsync(response.Content, cancellationToken));
+            // Same format both sides: checked and metered, but never parsed into a tree and written again.
+            var bytes = await UpstreamJson.ReadUtf8Async(response.Content, cancellationToken);
             exchange.Usage = OpenAiWire.CheckPassedThrough(bytes, chat: exchange.Target.Call.Api == UpstreamApi.OpenAiChat);
             exchange.Completed = true;
             return TypedResults.Bytes(bytes, "application/json; charset=utf-8");
@@ -210,24 +204,6 @@ internal sealed partial class ModelGateway(
 
         await RelayAsync(exchange, response, context, cancellationToken);
         return TypedResults.Empty;
-    }
-
-    /// <summary>
-    /// The whole of an answer: read straight into an array of its declared length when it declares one of ordinary
-    /// size, where <see cref="HttpContent.ReadAsByteArrayAsync(CancellationToken)"/> buffers it and then copies it out.
-    /// An answer that ends before its declared length fails the read (<see cref="IOException"/>), as it would there.
-    /// </summary>
-    private static async Task<byte[]> ReadWholeAsync(HttpContent content, CancellationToken cancellationToken)
-    {
-        if (content.Headers.ContentLength is not (> 0 and <= ExactReadLimit))
-        {
-            return await content.ReadAsByteArrayAsync(cancellationToken);
-        }
-
-        var bytes = new byte[content.Headers.ContentLength.Value];
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        await stream.ReadExactlyAsync(bytes, cancellationToken);
-        return bytes;
     }
 
     /// <summary>The fallback model's plan, when one is configured, routable, allowed for the key and expressible.</summary>
