@@ -473,11 +473,15 @@ public sealed class FakeUpstream : IAsyncDisposable
         ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = text, ["finish_reason"] = finish }),
     };
 
-    /// <summary><paramref name="json"/> with its first object's first member written twice (see <c>twofold</c>).</summary>
-    private static string Twice(string json)
+    /// <summary>
+    /// <paramref name="json"/> with its first object's first member written twice (see <c>twofold</c>; UpstreamFuzzTests
+    /// too). The copy runs to the first comma: a first member whose value holds one is copied in part, which breaks the
+    /// JSON instead (the first members written here hold none).
+    /// </summary>
+    internal static string Twice(string json)
     {
         var start = json.IndexOf('{', StringComparison.Ordinal) + 1;
-        var end = json.IndexOf(',', start); // the first members written here hold no commas
+        var end = json.IndexOf(',', start);
         return start == 0 || end < 0 ? json : json.Insert(start, json[start..(end + 1)]);
     }
 

@@ -393,10 +393,7 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
         {
             case 0: // a member named twice
                 var at = _random.Next(lines.Count);
-                var text = Encoding.UTF8.GetString(lines[at]);
-                var open = text.IndexOf('{', StringComparison.Ordinal);
-                var comma = open < 0 ? -1 : text.IndexOf(',', open);
-                lines[at] = comma < 0 ? lines[at] : Encoding.UTF8.GetBytes(text.Insert(open + 1, text[(open + 1)..(comma + 1)]));
+                lines[at] = Encoding.UTF8.GetBytes(FakeUpstream.Twice(Encoding.UTF8.GetString(lines[at])));
                 return Joined();
             case 1: // cut short
                 var all = Joined().SelectMany(b => b).ToArray();
