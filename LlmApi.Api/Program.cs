@@ -9,6 +9,12 @@ using LlmApi.Api.Tenants;
 using LlmApi.Api.Usage;
 using LlmApi.Api.Users;
 
+// ASP.NET Core 10 deserializes JSON bodies from the request's PipeReader, and when a client goes away in the middle of
+// a body that reader is left mid-read: Kestrel then logs "Connection processing ended abnormally" with a stack for
+// every such connection, which a client can repeat at will. The stream-based reader, the framework's own switch, ends
+// those requests quietly (README, "Health, telemetry and logs"; MalformedInputTests).
+AppContext.SetSwitch("Microsoft.AspNetCore.UseStreamBasedJsonParsing", true);
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using LlmApi.Tests.Infrastructure;
+using LlmApi.Tests.Llm;
 
 namespace LlmApi.Tests.Foundation;
 
@@ -251,5 +252,41 @@ public class MalformedInputTests(ApiFixture fixture)
             Assert.True(response.Headers.CacheControl?.NoStore);
             Assert.False(response.Headers.Contains("Server"));
         }
+    }
+
+    [Theory]
+    [InlineData("/api/auth/login", false)]
+    [InlineData("/api/llm/chat", true)]
+    [InlineData("/v1/chat/completions", true)]
+    public async Task A_body_the_client_abandons_ends_its_connection_without_a_warning(string path, bool withKey)
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        var key = withKey ? (await client.CreateKeyAsync(admin.Token)).Key : null;
+        bool Broken(string line) => line.Contains("Connection processing ended abnormally", StringComparison.Ordinal);
+        var brokenBefore = fixture.Api.Logs.Lines.Count(Broken);
+
+        // A body declared as 200 bytes that stops after a valid start; while the server waits for the rest, the client
+        // closes its side. The server ends the request and the connection without a warning. (ASP.NET Core 10, reading
+        // JSON from the request's PipeReader, left it mid-read, and Kestrel logged a warning with a stack for each.)
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, client.BaseAddress!.Port);
+        var head = $"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n"
+            + (key is null ? "" : $"Authorization: Bearer {key}\r\n") + "\r\n";
+        await socket.SendAsync(Encoding.ASCII.GetBytes(head + """{"model":"llama3","messages":["""));
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // the server reads what came and waits for the rest
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            Assert.Equal(0, await socket.ReceiveAsync(new byte[256], System.Net.Sockets.SocketFlags.None, closed.Token));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            // Closed by a reset: as good an end as any for a request that cannot be answered.
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // the warning came as Kestrel closed the connection
+        Assert.Equal(brokenBefore, fixture.Api.Logs.Lines.Count(Broken));
     }
 }
