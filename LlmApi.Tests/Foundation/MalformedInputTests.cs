@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using LlmApi.Tests.Infrastructure;
@@ -269,19 +270,19 @@ public class MalformedInputTests(ApiFixture fixture)
         // A body declared as 200 bytes that stops after a valid start; while the server waits for the rest, the client
         // closes its side. The server ends the request and the connection without a warning. (ASP.NET Core 10, reading
         // JSON from the request's PipeReader, left it mid-read, and Kestrel logged a warning with a stack for each.)
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(System.Net.IPAddress.Loopback, client.BaseAddress!.Port);
         var head = $"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n"
             + (key is null ? "" : $"Authorization: Bearer {key}\r\n") + "\r\n";
         await socket.SendAsync(Encoding.ASCII.GetBytes(head + """{"model":"llama3","messages":["""));
         await Task.Delay(TimeSpan.FromMilliseconds(300)); // the server reads what came and waits for the rest
-        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        socket.Shutdown(SocketShutdown.Send);
         using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            Assert.Equal(0, await socket.ReceiveAsync(new byte[256], System.Net.Sockets.SocketFlags.None, closed.Token));
+            Assert.Equal(0, await socket.ReceiveAsync(new byte[256], SocketFlags.None, closed.Token));
         }
-        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
         {
             // Closed by a reset: as good an end as any for a request that cannot be answered.
         }
