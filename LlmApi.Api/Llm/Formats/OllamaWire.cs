@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -60,22 +59,11 @@ internal static class OllamaWire
         return delta;
     }
 
-    /// <summary>Ollama sends a tool call's arguments as an object, OpenAI as JSON text: the value written compactly.</summary>
-    private static string ArgumentsText(JsonElement arguments)
-    {
-        if (!JsonRead.IsPresent(arguments))
-        {
-            return "{}";
-        }
-
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            arguments.WriteTo(writer);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    /// <summary>
+    /// Ollama sends a tool call's arguments as an object, OpenAI as JSON text: the value written compactly, with the
+    /// default escaping (as <c>ToJsonString()</c> writes the request side's nodes in OllamaToOpenAi).
+    /// </summary>
+    private static string ArgumentsText(JsonElement arguments) => JsonRead.IsPresent(arguments) ? JsonSerializer.Serialize(arguments) : "{}";
 
     /// <summary>A whole answer: chat (<c>message</c>) or generate (<c>response</c>).</summary>
     public static JsonObject WriteAnswer(Completion completion, string model, DateTimeOffset now, bool chat)
