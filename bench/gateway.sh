@@ -73,38 +73,12 @@ done
 
 echo "== 1d. time to the first token on a kept-alive connection, one stream at a time (the issue's measure: the rest of"
 echo "      the stream, and the gateway's settlement after it, do not count); 1000 streams each way, alternating"
-cat >"$work/ttft.py" <<'PY'
-# Sends one Ollama-format stream at a time over one kept-alive connection per side and times, from sending the request,
-# the arrival of the first line that carries generated content; then reads the stream to its end before the next.
-import http.client, json, sys, time
-key, tenant, upstream_port, api_port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-sides = {
-    "direct": (http.client.HTTPConnection("127.0.0.1", upstream_port), "/api/chat", {"content-type": "application/json"}),
-    "gateway": (http.client.HTTPConnection("127.0.0.1", api_port), "/api/llm/chat",
-                {"content-type": "application/json", "authorization": "Bearer " + key, "x-tenant-id": tenant}),
-}
-times = {name: [] for name in sides}
-for i in range(count + 50):
-    for name, (connection, path, headers) in sides.items():
-        start = time.perf_counter()
-        connection.request("POST", path, body, headers)
-        response = connection.getresponse()
-        first = None
-        for line in iter(response.readline, b""):
-            if first is None and json.loads(line).get("message", {}).get("content"):
-                first = time.perf_counter() - start
-        if response.status != 200 or first is None:
-            sys.exit(f"{name}: status {response.status}, no content")
-        if i >= 50:  # the first 50 of each warm up
-            times[name].append(first)
-p50 = {name: sorted(v)[len(v) // 2] * 1000 for name, v in times.items()}
-for name, v in times.items():
-    v.sort()
-    print(f"{name}: p50 {p50[name]:.3f} ms, p99 {v[int(len(v) * 0.99) - 1] * 1000:.3f} ms")
-print(f"added at p50: {p50['gateway'] - p50['direct']:.3f} ms")
-PY
-python3 "$work/ttft.py" "$key" "$tenant" "${UPSTREAM_URL##*:}" "${API_URL##*:}" 1000
+python3 bench/first-token.py --count 1000 --side direct "$UPSTREAM_URL/api/chat" ollama \
+  --side gateway "$API_URL/api/llm/chat" ollama "authorization: Bearer $key" "x-tenant-id: $tenant"
+echo "== 1e. the same with 2 ms before each call: every process is asleep when a call comes, and on a virtual machine each"
+echo "      one woken on an idle CPU adds its wake-up (the gateway's call wakes the API, Redis and the upstream in turn)"
+python3 bench/first-token.py --count 1000 --gap 2 --side direct "$UPSTREAM_URL/api/chat" ollama \
+  --side gateway "$API_URL/api/llm/chat" ollama "authorization: Bearer $key" "x-tenant-id: $tenant"
 
 echo "== 2. time to first streamed token, 300 sequential streams each way, each on a new connection (curl)"
 stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":true}'

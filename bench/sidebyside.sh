@@ -4,7 +4,8 @@
 # and through this gateway (/v1/chat/completions with an API key and tenant limits set), non-streaming and streaming;
 # and GET / and GET /api/auth/me of the API for scale. For each: requests/s, p50, p99, CPU time per request of the
 # process that served it (utime + stime from /proc/<pid>/stat over the run, divided by the requests it served), and
-# the Redis commands executed per request. One run, one machine: compare within it.
+# the Redis commands executed per request; then the time to the first streamed token, straight and through this
+# gateway (bench/first-token.py). One run, one machine: compare within it.
 # Needs wrk, redis-server, node and npm, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,3 +128,8 @@ PY
     "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$errs"
 done
 echo "API RSS: at most $(cat "$work/max_rss") MiB during the runs (sampled every second), $(rss) MiB after them"
+
+# Portkey is left out: its streams fail (docs/benchmarks.md).
+echo "== time to the first token, one stream at a time on a kept-alive connection, 1000 each way alternating (bench/first-token.py)"
+python3 bench/first-token.py --count 1000 --side "upstream itself" "$UPSTREAM_URL/v1/chat/completions" openai \
+  --side "this gateway" "$API_URL/v1/chat/completions" openai "authorization: Bearer $key"
