@@ -75,13 +75,17 @@ class Side:
                 pieces += 1
                 if first is None:
                     first = time.perf_counter() - start
-        if response.status != 200 or first is None:
-            sys.exit(f"{self.name}: status {response.status}, {'no content' if first is None else 'content'}")
+        if response.status != 200:
+            sys.exit(f"{self.name}: answered {response.status}")
+        if first is None:
+            sys.exit(f"{self.name}: no piece carried content")
         if pieces < 2:
             sys.exit(f"{self.name}: answered in one piece, not as a stream")
         return first
 
 
+if any(len(side) < 3 for side in options.side):
+    parser.error("each --side needs a name, a URL and a format")
 sides = [Side(*side) for side in options.side]
 for i in range(WARMUP + options.count):
     for side in sides:
