@@ -47,7 +47,8 @@ class Side:
         if form not in ("openai", "ollama"):
             sys.exit(f"{name}: format {form!r} is neither openai nor ollama")
         address = urllib.parse.urlsplit(url)
-        self.name, self.form, self.path, self.content = name, form, address.path, openai_content if form == "openai" else ollama_content
+        self.name, self.form, self.path = name, form, address.path
+        self.content = openai_content if form == "openai" else ollama_content
         self.connection = http.client.HTTPConnection(address.hostname, address.port)
         self.headers = {"content-type": "application/json"}
         for header in headers:
@@ -64,6 +65,8 @@ class Side:
         start = time.perf_counter()
         self.connection.request("POST", self.path, self.body, self.headers)
         response = self.connection.getresponse()
+        if response.status != 200:
+            sys.exit(f"{self.name}: answered {response.status}: {response.read()[:200]!r}")
         first, pieces = None, 0
         for line in iter(response.readline, b""):
             line = line.strip()
@@ -75,8 +78,6 @@ class Side:
                 pieces += 1
                 if first is None:
                     first = time.perf_counter() - start
-        if response.status != 200:
-            sys.exit(f"{self.name}: answered {response.status}")
         if first is None:
             sys.exit(f"{self.name}: no piece carried content")
         if pieces < 2:
