@@ -73,12 +73,15 @@ done
 
 echo "== 1d. time to the first token on a kept-alive connection, one stream at a time (the issue's measure: the rest of"
 echo "      the stream, and the gateway's settlement after it, do not count); 1000 streams each way, alternating"
-python3 bench/first-token.py --count 1000 --side direct "$UPSTREAM_URL/api/chat" ollama \
-  --side gateway "$API_URL/api/llm/chat" ollama "authorization: Bearer $key" "x-tenant-id: $tenant"
+# first_token [OPTIONS]: bench/first-token.py, straight to the upstream and through the gateway, 1000 streams each.
+first_token() {
+  python3 bench/first-token.py --count 1000 "$@" --side direct "$UPSTREAM_URL/api/chat" ollama \
+    --side gateway "$API_URL/api/llm/chat" ollama "authorization: Bearer $key" "x-tenant-id: $tenant"
+}
+first_token
 echo "== 1e. the same with 2 ms before each call: every process is asleep when a call comes, and on a virtual machine each"
 echo "      one woken on an idle CPU adds its wake-up (the gateway's call wakes the API, Redis and the upstream in turn)"
-python3 bench/first-token.py --count 1000 --gap 2 --side direct "$UPSTREAM_URL/api/chat" ollama \
-  --side gateway "$API_URL/api/llm/chat" ollama "authorization: Bearer $key" "x-tenant-id: $tenant"
+first_token --gap 2
 
 echo "== 2. time to first streamed token, 300 sequential streams each way, each on a new connection (curl)"
 stream='{"model":"bench","messages":[{"role":"user","content":"hi"}],"stream":true}'
