@@ -47,6 +47,24 @@ public class ServiceInfoTests(ApiFixture fixture)
         // cached briefly: wait for the measurement rather than racing it.
         await Eventually.MatchAsync(() => client.GetStringAsync("/metrics"), m => m.Contains("http_server_request_duration_seconds", StringComparison.Ordinal),
             TimeSpan.FromSeconds(5), "the request is measured");
+
+        // The per-request detail instruments are dropped unless asked for (Metrics:Detailed).
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.DoesNotContain("aspnetcore_routing_match_attempts", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_memory_pool", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_detailed_metrics_the_frameworks_detail_instruments_are_exposed_too()
+    {
+        await using var api = new ApiFactory(new Dictionary<string, string?>(fixture.Settings) { ["Metrics:Detailed"] = "true" });
+        api.StartServer();
+        using var client = api.CreateClient();
+        (await client.GetAsync("/")).Dispose();
+
+        await Eventually.MatchAsync(() => client.GetStringAsync("/metrics"),
+            m => m.Contains("aspnetcore_routing_match_attempts_total", StringComparison.Ordinal) && m.Contains("http_server_request_duration_seconds", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5), "the route match is counted");
     }
 
     [Fact]
