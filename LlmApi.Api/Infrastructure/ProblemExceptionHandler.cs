@@ -65,6 +65,10 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         exception is InvalidOperationException { Source: "System.IO.Pipelines" } pipe
         && pipe.StackTrace?.Contains("StackExchange.Redis.PhysicalConnection", StringComparison.Ordinal) == true;
 
+    /// <summary>Whether <paramref name="exception"/> is the data store failing a command (unreachable, timed out, refused).</summary>
+    public static bool IsRedisFailure(Exception exception) =>
+        exception is RedisException or RedisTimeoutException || IsRedisSocketClosedMidWrite(exception);
+
     private static bool IsTransient(string message) =>
         message.StartsWith("READONLY", StringComparison.Ordinal) || message.StartsWith("LOADING", StringComparison.Ordinal)
         || message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)

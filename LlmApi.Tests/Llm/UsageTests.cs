@@ -40,6 +40,38 @@ public class UsageTests(ApiFixture fixture)
         Assert.Equal(2, Assert.Single(byUser.EnumerateArray()).GetProperty("requests").GetInt64());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_call_made_is_answered_even_when_its_settlement_fails_and_the_failure_is_logged(bool stream)
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        // Settlement meters the call into the day's usage hash; a string there makes Redis refuse the script (WRONGTYPE)
+        // after the model has answered. The answer stands: refusing it now would have the client retry, and pay for, a
+        // call that was made.
+        var usage = $"tenant:{{{admin.TenantId}}}:usage:{DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}";
+        await fixture.Redis.Database.StringSetAsync(usage, "not a hash");
+        string body;
+        try
+        {
+            using var response = await client.SendAsync(LlmCalls.OpenAiChat(admin.Token, stream: stream));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            body = await response.Content.ReadAsStringAsync();
+        }
+        finally
+        {
+            await fixture.Redis.Database.KeyDeleteAsync(usage);
+        }
+
+        Assert.All(FakeUpstream.Pieces, piece => Assert.Contains(piece, body, StringComparison.Ordinal));
+        Assert.True(!stream || body.TrimEnd().EndsWith("data: [DONE]", StringComparison.Ordinal), body);
+        var failure = Assert.Single(fixture.Api.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal) && l.Contains($"TenantId:{admin.TenantId}", StringComparison.Ordinal));
+        Assert.Contains("Settling a call to model llama3 failed", failure, StringComparison.Ordinal);
+        Assert.Contains("WRONGTYPE", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(admin.Token, failure, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Repeated_calls_of_each_key_and_user_are_counted_under_that_key_or_user_and_model()
     {

@@ -345,7 +345,19 @@ internal sealed partial class ModelGateway(
             : !exchange.Started ? TokenUsage.None
             : new TokenUsage(exchange.Request.PromptEstimate, exchange.Chunks);
 
-        await limiter.SettleAsync(lease, exchange.Usage, exchange.Completed ? MeteringDimensions(exchange) : null);
+        try
+        {
+            await limiter.SettleAsync(lease, exchange.Usage, exchange.Completed ? MeteringDimensions(exchange) : null);
+        }
+        catch (Exception e) when (ProblemExceptionHandler.IsRedisFailure(e))
+        {
+            // Settlement comes after the call: the model has been asked, and what the client is about to get (the
+            // answer, or why there is none) is what happened. A data-store error instead would have the client retry,
+            // and pay for, a call that was made, and would cut short a stream that has already ended. What the failed
+            // script left errs on the safe side: at worst the reservation stays counted until its windows end and its
+            // lease expires, and the call goes unmetered, which the log records for the operator.
+            LogSettlementFailed(logger, exchange.Model, lease.ReservedTokens, exchange.Usage.PromptTokens, exchange.Usage.CompletionTokens, e);
+        }
 
         var tags = exchange.Tags();
         telemetry.Duration.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, tags);
@@ -411,6 +423,10 @@ internal sealed partial class ModelGateway(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stream for model {Model} ended early: {Reason}")]
     private static partial void LogStreamEnded(ILogger logger, string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Settling a call to model {Model} failed: its reservation of {ReservedTokens} tokens may stay "
+        + "counted until its windows end, and its usage ({PromptTokens} prompt, {CompletionTokens} completion tokens) may not be metered")]
+    private static partial void LogSettlementFailed(ILogger logger, string model, int reservedTokens, int promptTokens, int completionTokens, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Every upstream of model {Model} failed; trying its fallback {Fallback}")]
     private static partial void LogFallback(ILogger logger, string model, string fallback);
