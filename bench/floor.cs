@@ -4,10 +4,10 @@
 // Redis script before the model server is asked (a trivial one where the gateway's checks the key and the limits),
 // the upstream's stream copied through as it comes, one script after. No authentication, parsing, limits, translation,
 // resilience or telemetry. OpenAI's /v1/chat/completions only, for bench/first-token.py (docs/benchmarks.md, issue
-// 11, eighteenth pass):
+// 11, eighteenth pass), with the runtime settings the API is measured with (bench/common.sh's `deployed`):
 //
-//     dotnet run -c Release bench/floor.cs -- --urls http://127.0.0.1:5097 --Floor:Redis 127.0.0.1:6399 \
-//         --Floor:Upstream http://127.0.0.1:5199
+//     source bench/common.sh; env "${deployed[@]}" dotnet run -c Release bench/floor.cs -- --urls http://127.0.0.1:5097 \
+//         --Floor:Redis 127.0.0.1:6399 --Floor:Upstream http://127.0.0.1:5199
 using StackExchange.Redis;
 
 var builder = WebApplication.CreateSlimBuilder(args);
