@@ -35,7 +35,7 @@ internal sealed partial class AuditLog(IConnectionMultiplexer redis, IOptions<Au
                 "targetType", targetType ?? string.Empty, "targetId", targetId ?? string.Empty,
                 "address", ClientAddress.Of(http));
         }
-        catch (Exception e) when (e is RedisException)
+        catch (Exception e) when (RedisFailure.Is(e))
         {
             LogNotRecorded(logger, e, action, tenantId);
         }

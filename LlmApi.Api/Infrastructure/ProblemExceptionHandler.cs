@@ -19,7 +19,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), DetailFor(bad)),
             RedisConnectionException or RedisTimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
-            _ when IsRedisSocketClosedMidWrite(exception) =>
+            // The same moment as an unreachable store, so the same answer.
+            _ when RedisFailure.IsSocketClosedMidWrite(exception) =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
             // What Redis answers while a replica is being promoted or a cluster reshapes: a wait, not a fault.
             RedisServerException server when IsTransient(server.Message) =>
@@ -55,19 +56,6 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
-
-    /// <summary>
-    /// A command written to a Redis connection whose socket has just closed (its node killed): StackExchange.Redis lets
-    /// the pipe's own <see cref="InvalidOperationException"/> through instead of a <see cref="RedisConnectionException"/>.
-    /// Seen in SentinelFailoverTests after <c>kill -9</c> of the primary; it is the same moment, so the same answer.
-    /// </summary>
-    private static bool IsRedisSocketClosedMidWrite(Exception exception) =>
-        exception is InvalidOperationException { Source: "System.IO.Pipelines" } pipe
-        && pipe.StackTrace?.Contains("StackExchange.Redis.PhysicalConnection", StringComparison.Ordinal) == true;
-
-    /// <summary>Whether <paramref name="exception"/> is the data store failing a command (unreachable, timed out, refused).</summary>
-    public static bool IsRedisFailure(Exception exception) =>
-        exception is RedisException or RedisTimeoutException || IsRedisSocketClosedMidWrite(exception);
 
     private static bool IsTransient(string message) =>
         message.StartsWith("READONLY", StringComparison.Ordinal) || message.StartsWith("LOADING", StringComparison.Ordinal)

@@ -20,7 +20,9 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
             await redis.GetDatabase().PingAsync();
             return HealthCheckResult.Healthy();
         }
-        catch (RedisException e)
+        // A store that does not answer in time is as away as one that refuses the connection; an exception escaping here
+        // would be reported as a failure, and fail readiness on every replica at once.
+        catch (Exception e) when (RedisFailure.Is(e))
         {
             return HealthCheckResult.Degraded("Redis does not answer; routes that need it answer 503 with Retry-After.", e);
         }

@@ -119,8 +119,10 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
 
             return true;
         }
-        // RedisCommandException: the client refused to send a write to a node it now sees as a replica (a failover).
-        catch (Exception e) when (e is RedisException or RedisCommandException or ServiceOverloadedException)
+        // Any failed command, a timeout included (the undo goes out after it on the same connection, so it is applied after
+        // whatever the timed-out command did); RedisCommandException: the client refused to send a write to a node it now
+        // sees as a replica (a failover).
+        catch (Exception e) when (RedisFailure.Is(e) || e is ServiceOverloadedException)
         {
             await UndoAsync(claim, tenantId, tenantKeys);
             throw;
@@ -140,7 +142,7 @@ internal sealed class TenantStore(IConnectionMultiplexer redis)
         {
             await Task.WhenAll(undo);
         }
-        catch (Exception e) when (e is RedisException or RedisCommandException)
+        catch (Exception e) when (RedisFailure.Is(e))
         {
             // What could not be removed is what a registration that stopped dead leaves: see the comment above.
         }

@@ -349,7 +349,7 @@ internal sealed partial class ModelGateway(
         {
             await limiter.SettleAsync(lease, exchange.Usage, exchange.Completed ? MeteringDimensions(exchange) : null);
         }
-        catch (Exception e) when (ProblemExceptionHandler.IsRedisFailure(e))
+        catch (Exception e) when (RedisFailure.Is(e))
         {
             // Settlement comes after the call: the model has been asked, and what the client is about to get (the
             // answer, or why there is none) is what happened. A data-store error instead would have the client retry,
