@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmApi.Api.Infrastructure;
 using LlmApi.Tests.Infrastructure;
 
 namespace LlmApi.Tests.Llm;
@@ -50,7 +51,7 @@ public class UsageTests(ApiFixture fixture)
         // Settlement meters the call into the day's usage hash; a string there makes Redis refuse the script (WRONGTYPE)
         // after the model has answered. The answer stands: refusing it now would have the client retry, and pay for, a
         // call that was made.
-        var usage = $"tenant:{{{admin.TenantId}}}:usage:{DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}";
+        var usage = RedisKeys.Usage(admin.TenantId, DateOnly.FromDateTime(DateTime.UtcNow));
         await fixture.Redis.Database.StringSetAsync(usage, "not a hash");
         string body;
         try
