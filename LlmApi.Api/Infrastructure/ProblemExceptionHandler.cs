@@ -17,10 +17,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var (status, title, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, TitleFor(bad.StatusCode), DetailFor(bad)),
-            RedisConnectionException or RedisTimeoutException =>
-                (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
-            // The same moment as an unreachable store, so the same answer.
-            _ when RedisFailure.IsSocketClosedMidWrite(exception) =>
+            // A socket closed under a write is the same moment as an unreachable store, so the same answer.
+            _ when exception is RedisConnectionException or RedisTimeoutException || RedisFailure.IsSocketClosedMidWrite(exception) =>
                 (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "The data store is unreachable; try again shortly."),
             // What Redis answers while a replica is being promoted or a cluster reshapes: a wait, not a fault.
             RedisServerException server when IsTransient(server.Message) =>
