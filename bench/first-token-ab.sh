@@ -98,7 +98,9 @@ for turn in $(seq 1 "$TURNS"); do
   n=${#names[@]}
   for i in $(seq 0 $((n - 1))); do
     name=${names[$(( (i + turn) % n ))]}
-    read -r added cpu < <(probe "$name")
+    probe "$name" >"$work/probe.txt" # not in a subshell: a failed probe ends the script (set -e)
+    read -r added cpu <"$work/probe.txt"
+    [ -n "$added" ] || { echo "no first token from $name; its log ends:"; tail -5 "$work/api-$name.log"; exit 1; }
     echo "$turn $name ${side_of[$name]} $added $cpu" >>"$results"
     line+=" $name +$added ($cpu us)"
   done
