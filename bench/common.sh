@@ -54,3 +54,22 @@ chat_lua() {
     [ $# -le 3 ] || printf '%s\n' "${@:4}"
   } >"$file"
 }
+
+# Used by the A/B scripts, which compare two builds. published_api WORK SIDE WHAT: the folder of a published API for
+# WHAT, either a folder that already holds LlmApi.Api.dll or a git revision, checked out as a worktree under WORK and
+# published there. end_ab WORK REDIS_PORT PID...: stops the processes (continuing any that were stopped), Redis and
+# the worktrees, and removes WORK.
+published_api() {
+  local work=$1 side=$2 what=$3
+  if [ -f "$what/LlmApi.Api.dll" ]; then echo "$what"; return; fi
+  git worktree add --detach "$work/src-$side" "$what" >/dev/null 2>&1
+  dotnet publish "$work/src-$side/LlmApi.Api" -c Release -o "$work/pub-$side" --nologo -v q >/dev/null
+  echo "$work/pub-$side"
+}
+end_ab() {
+  local work=$1 redis_port=$2 tree p
+  for p in "${@:3}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  for tree in "$work"/src-*; do [ -d "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1; done
+  rm -rf "$work"
+}

@@ -26,22 +26,8 @@ UPSTREAM_URL=http://127.0.0.1:5197
 FIRST_PORT=5180
 work=$(mktemp -d)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  for tree in "$work"/src-*; do [ -d "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# build SIDE WHAT: a folder with the published API for a revision or a folder
-build() {
-  if [ -f "$2/LlmApi.Api.dll" ]; then echo "$2"; return; fi
-  git worktree add --detach "$work/src-$1" "$2" >/dev/null 2>&1
-  dotnet publish "$work/src-$1/LlmApi.Api" -c Release -o "$work/pub-$1" --nologo -v q >/dev/null
-  echo "$work/pub-$1"
-}
-declare -A dir=([A]=$(build A "$1") [B]=$(build B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
+trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+declare -A dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); the probe, Redis, the upstream and the APIs share it"
 echo "== A: $1 ${A_ENV:-}"
