@@ -23,19 +23,7 @@ WARMUP=${WARMUP:-30s}
 REDIS_PORT=${REDIS_PORT:-6398}
 UPSTREAM_URL=http://127.0.0.1:5198
 PORTS=(5096 5097)
-work=$(mktemp -d)
-pids=()
-trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
-declare -A dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
-
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and both APIs share it"
-echo "== A: $1 ${A_ENV:-}"
-echo "== B: $2 ${B_ENV:-}"
-echo "== settings from the Deployment: ${deployed[*]}"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
-dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
-pids+=($!)
-wait_for "$UPSTREAM_URL/v1/models"
+start_ab "$1" "$2" "wrk, Redis, the upstream and both APIs"
 
 load() { # ROW URL DURATION TOKEN LUA_DIR
   case $1 in

@@ -73,3 +73,22 @@ end_ab() {
   for tree in "$work"/src-*; do [ -d "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1; done
   rm -rf "$work"
 }
+
+# start_ab A B SHARERS: how both A/B scripts begin. Sets work (a temporary folder, removed with everything started
+# here by end_ab on exit), pids, dir[A] and dir[B] (published_api) and extra[A] and extra[B] (A_ENV, B_ENV); prints
+# the machine (shared with SHARERS), both sides and the Deployment's settings; starts Redis on $REDIS_PORT and the
+# benchmark upstream at $UPSTREAM_URL.
+start_ab() {
+  work=$(mktemp -d)
+  pids=()
+  trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+  declare -gA dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
+  echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $3 share it"
+  echo "== A: $1 ${A_ENV:-}"
+  echo "== B: $2 ${B_ENV:-}"
+  echo "== settings from the Deployment: ${deployed[*]}"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+  dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
+  pids+=($!)
+  wait_for "$UPSTREAM_URL/v1/models"
+}

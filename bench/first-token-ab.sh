@@ -24,19 +24,7 @@ WARMUP=${WARMUP:-20s}
 REDIS_PORT=${REDIS_PORT:-6397}
 UPSTREAM_URL=http://127.0.0.1:5197
 FIRST_PORT=5180
-work=$(mktemp -d)
-pids=()
-trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
-declare -A dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
-
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); the probe, Redis, the upstream and the APIs share it"
-echo "== A: $1 ${A_ENV:-}"
-echo "== B: $2 ${B_ENV:-}"
-echo "== settings from the Deployment: ${deployed[*]}"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
-dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
-pids+=($!)
-wait_for "$UPSTREAM_URL/v1/models"
+start_ab "$1" "$2" "the probe, Redis, the upstream and the APIs"
 
 # Processes named A1, B1, A2, B2, ... and started in that order, so that neither side is always the older.
 names=()
