@@ -9,7 +9,7 @@
 # difference of the two sides' medians.
 #
 # usage: bash bench/first-token-ab.sh A B    where A and B are git revisions (published into a temporary folder) or
-#        folders that hold a published LlmApi.Api.dll. Settings: PROCESSES=2 per side, TURNS=6, COUNT=1000 streams a
+#        folders that hold a published LlmApi.Api.dll. Settings: PROCESSES=3 per side, TURNS=8, COUNT=1000 streams a
 #        side per probe, WARMUP=20s of streams per process (wrk -c8) before the first turn; A_ENV / B_ENV: NAME=value
 #        settings for one side only (the same build twice with B_ENV="DOTNET_GCgen0size=0x100000" measures that setting).
 # Needs wrk, redis-server, curl, python3, git.
@@ -17,8 +17,8 @@ set -euo pipefail
 [ $# -eq 2 ] || { sed -n '2,15p' "$0"; exit 2; }
 cd "$(dirname "$0")/.."
 source bench/common.sh
-PROCESSES=${PROCESSES:-2}
-TURNS=${TURNS:-6}
+PROCESSES=${PROCESSES:-3}
+TURNS=${TURNS:-8}
 COUNT=${COUNT:-1000}
 WARMUP=${WARMUP:-20s}
 REDIS_PORT=${REDIS_PORT:-6397}
