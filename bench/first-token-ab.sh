@@ -28,7 +28,7 @@ start_ab "$1" "$2" "the probe, Redis, the upstream and the APIs"
 
 # Processes named A1, B1, A2, B2, ... and started in that order, so that neither side is always the older.
 names=()
-declare -A pid port side_of
+declare -A pid port
 for i in $(seq 1 "$PROCESSES"); do
   for side in A B; do
     name=$side$i
@@ -38,7 +38,6 @@ for i in $(seq 1 "$PROCESSES"); do
     run_api "${dir[$side]}" "http://127.0.0.1:${port[$name]}" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api-$name.log" ${extra[$side]}
     pid[$name]=$api_pid
     pids+=($api_pid)
-    side_of[$name]=$side
     names+=("$name")
     wait_for "http://127.0.0.1:${port[$name]}/alive"
   done
@@ -75,7 +74,7 @@ for turn in $(seq 1 "$TURNS"); do
     probe "$name" >"$work/probe.txt" # not in a subshell: a failed probe ends the script (set -e)
     read -r added cpu <"$work/probe.txt"
     [ -n "$added" ] || { echo "no first token from $name; its log ends:"; tail -5 "$work/api-$name.log"; exit 1; }
-    echo "$turn $name ${side_of[$name]} $added $cpu" >>"$results"
+    echo "$turn $name $added $cpu" >>"$results"
     line+=" $name +$added ($cpu us)"
   done
   echo "$line"
@@ -83,19 +82,20 @@ done
 
 python3 - "$results" <<'EOF'
 import statistics, sys
+# turn, process (its side is its first letter), first token added (ms), CPU per call (us)
 rows = [line.split() for line in open(sys.argv[1])]
 print("| process | first token added, median | CPU per call, median |")
 print("|---|---|---|")
 for name in sorted({r[1] for r in rows}, key=lambda n: (n[1:], n[0])):
     mine = [r for r in rows if r[1] == name]
-    print(f"| {name} | +{statistics.median(float(r[3]) for r in mine):.3f} ms | {statistics.median(int(r[4]) for r in mine):.0f} us |")
+    print(f"| {name} | +{statistics.median(float(r[2]) for r in mine):.3f} ms | {statistics.median(int(r[3]) for r in mine):.0f} us |")
 for side in "AB":
-    mine = [r for r in rows if r[2] == side]
-    print(f"{side}: median of all probes +{statistics.median(float(r[3]) for r in mine):.3f} ms, "
-          f"{statistics.median(int(r[4]) for r in mine):.0f} us CPU per call")
+    mine = [r for r in rows if r[1][0] == side]
+    print(f"{side}: median of all probes +{statistics.median(float(r[2]) for r in mine):.3f} ms, "
+          f"{statistics.median(int(r[3]) for r in mine):.0f} us CPU per call")
 turns = sorted({int(r[0]) for r in rows})
-diffs = [statistics.median(float(r[3]) for r in rows if int(r[0]) == t and r[2] == "B")
-         - statistics.median(float(r[3]) for r in rows if int(r[0]) == t and r[2] == "A") for t in turns]
+diffs = [statistics.median(float(r[2]) for r in rows if int(r[0]) == t and r[1][0] == "B")
+         - statistics.median(float(r[2]) for r in rows if int(r[0]) == t and r[1][0] == "A") for t in turns]
 print("B - A per turn (ms): " + ", ".join(f"{d:+.3f}" for d in diffs) + f"; median {statistics.median(diffs):+.3f}, "
       f"B lower in {sum(d < 0 for d in diffs)} of {len(diffs)}")
 EOF
