@@ -6,6 +6,8 @@
 # is done twice with the ports swapped, because the process started second measures slower whichever build it runs.
 # Prints CPU time per request (utime + stime over the requests served) of each build, per order and over both. Both
 # builds get the runtime settings of this checkout's Deployment (aspire-manifests/api.yaml), whatever their revision.
+# One build against itself came to 0.98-1.03 per row (docs/benchmarks.md, issue 11, twentieth pass): a B / A within 3%
+# of 1 is a tie.
 #
 # usage: bash bench/ab.sh A B    where A and B are git revisions (published into a temporary folder) or folders that
 #        hold a published LlmApi.Api.dll. Settings: ROWS="root me chat stream", ROUNDS=6 segment pairs per row and
@@ -13,7 +15,7 @@
 #        same build twice with B_ENV="DOTNET_gcServer=1" measures that setting).
 # Needs wrk, redis-server, curl, python3, git.
 set -euo pipefail
-[ $# -eq 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,16p' "$0"; exit 2; }
 cd "$(dirname "$0")/.."
 source bench/common.sh
 ROWS=${ROWS:-root me chat stream}
