@@ -15,9 +15,9 @@
 #        same build twice with B_ENV="DOTNET_gcServer=1" measures that setting).
 # Needs wrk, redis-server, curl, python3, git.
 set -euo pipefail
-[ $# -eq 2 ] || { sed -n '2,16p' "$0"; exit 2; }
 cd "$(dirname "$0")/.."
 source bench/common.sh
+[ $# -eq 2 ] || usage
 ROWS=${ROWS:-root me chat stream}
 ROUNDS=${ROUNDS:-6}
 SEGMENT=${SEGMENT:-5s}

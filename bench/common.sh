@@ -3,6 +3,9 @@
 # The runtime settings the generated Deployment gives the API, as NAME=value (see deployed-settings.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/deployed-settings.sh"
 
+# usage: prints the calling script's header (its comment lines after the first) and exits 2.
+usage() { awk 'NR == 1 { next } /^#/ { print; next } { exit }' "$0"; exit 2; }
+
 wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
 
 # utime + stime of a process, in clock ticks.

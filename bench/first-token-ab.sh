@@ -14,9 +14,9 @@
 #        settings for one side only (the same build twice with B_ENV="DOTNET_GCgen0size=0x100000" measures that setting).
 # Needs wrk, redis-server, curl, python3, git.
 set -euo pipefail
-[ $# -eq 2 ] || { sed -n '2,15p' "$0"; exit 2; }
 cd "$(dirname "$0")/.."
 source bench/common.sh
+[ $# -eq 2 ] || usage
 PROCESSES=${PROCESSES:-3}
 TURNS=${TURNS:-8}
 COUNT=${COUNT:-1000}
