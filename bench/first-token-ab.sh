@@ -20,6 +20,7 @@ source bench/common.sh
 PROCESSES=${PROCESSES:-3}
 TURNS=${TURNS:-8}
 COUNT=${COUNT:-1000}
+PROBE_WARMUP=50 # calls a side before each probe's measured ones; the API serves them too
 WARMUP=${WARMUP:-20s}
 REDIS_PORT=${REDIS_PORT:-6397}
 UPSTREAM_URL=http://127.0.0.1:5197
@@ -54,14 +55,13 @@ probe() {
   local name=$1 other before after added
   for other in "${names[@]}"; do [ "$other" = "$name" ] || kill -STOP "${pid[$other]}"; done
   before=$(cpu_ticks "${pid[$name]}")
-  added=$(python3 bench/first-token.py --count "$COUNT" \
+  added=$(python3 bench/first-token.py --count "$COUNT" --warmup "$PROBE_WARMUP" \
     --side direct "$UPSTREAM_URL/v1/chat/completions" openai \
     --side gateway "http://127.0.0.1:${port[$name]}/v1/chat/completions" openai "authorization: Bearer $key" \
     | sed -nE 's/.*added at p50 \+?(-?[0-9.]+) ms.*/\1/p')
   after=$(cpu_ticks "${pid[$name]}")
   for other in "${names[@]}"; do [ "$other" = "$name" ] || kill -CONT "${pid[$other]}"; done
-  # first-token.py sends 50 warm-up calls a side before the measured ones
-  echo "$added $(us_per_request $((after - before)) $((COUNT + 50)))"
+  echo "$added $(us_per_request $((after - before)) $((COUNT + PROBE_WARMUP)))"
 }
 
 results=$work/results.txt

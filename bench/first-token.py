@@ -20,10 +20,9 @@ import sys
 import time
 import urllib.parse
 
-WARMUP = 50  # calls per side before the measured ones
-
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--count", type=int, default=1000, help="measured calls per side")
+parser.add_argument("--warmup", type=int, default=50, help="calls per side before the measured ones")
 parser.add_argument("--model", default="bench")
 parser.add_argument("--gap", type=float, default=0.0, help="ms to wait before each call")
 parser.add_argument("--side", nargs="+", action="append", required=True, metavar="NAME URL FORMAT [HEADER]",
@@ -88,12 +87,12 @@ class Side:
 if any(len(side) < 3 for side in options.side):
     parser.error("each --side needs a name, a URL and a format")
 sides = [Side(*side) for side in options.side]
-for i in range(WARMUP + options.count):
+for i in range(options.warmup + options.count):
     for side in sides:
         if options.gap:
             time.sleep(options.gap / 1000)
         first = side.call()
-        if i >= WARMUP:
+        if i >= options.warmup:
             side.times.append(first)
 
 baseline = None
