@@ -58,10 +58,10 @@ chat_lua() {
   } >"$file"
 }
 
-# Used by the A/B scripts, which compare two builds. published_api WORK SIDE WHAT: the folder of a published API for
-# WHAT, either a folder that already holds LlmApi.Api.dll or a git revision, checked out as a worktree under WORK and
-# published there. end_ab WORK REDIS_PORT PID...: stops the processes (continuing any that were stopped), Redis and
-# the worktrees, and removes WORK.
+# Used by the A/B scripts, which compare two builds, and by first-token-steps.sh. published_api WORK SIDE WHAT: the
+# folder of a published API for WHAT, either a folder that already holds LlmApi.Api.dll or a git revision, checked out
+# as a worktree under WORK and published there. end_ab WORK REDIS_PORT PID...: stops the processes (continuing any that
+# were stopped), Redis and the worktrees, and removes WORK.
 published_api() {
   local work=$1 side=$2 what=$3
   if [ -f "$what/LlmApi.Api.dll" ]; then echo "$what"; return; fi
@@ -86,10 +86,16 @@ start_ab() {
   pids=()
   trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
   declare -gA dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
-  echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $3 share it"
+  start_services "$3"
   echo "== A: $1 ${A_ENV:-}"
   echo "== B: $2 ${B_ENV:-}"
   echo "== settings from the Deployment: ${deployed[*]}"
+}
+
+# start_services SHARERS: prints the machine (shared with SHARERS), starts Redis on $REDIS_PORT (its files in $work)
+# and the benchmark upstream at $UPSTREAM_URL (its `dotnet run` added to pids), and waits for the upstream.
+start_services() {
+  echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $1 share it"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
   dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
   pids+=($!)

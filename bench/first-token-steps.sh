@@ -29,17 +29,13 @@ work=$(mktemp -d)
 pids=()
 trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
 api=$(published_api "$work" A "${1:-HEAD}")
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); the probe, Redis, the upstream, the gateway and the floor share it"
+start_services "the probe, Redis, the upstream, the gateway and the floor"
 echo "== gateway: ${1:-HEAD}, with the Deployment's settings: ${deployed[*]}"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
-dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
-pids+=($!)
 env "${deployed[@]}" dotnet run -c Release bench/floor.cs -- --urls "$FLOOR_URL" --Floor:Redis "127.0.0.1:$REDIS_PORT" \
   --Floor:Upstream "$UPSTREAM_URL" >"$work/floor.log" 2>&1 &
 pids+=($!)
 run_api "$api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log"
 pids+=($api_pid)
-wait_for "$UPSTREAM_URL/v1/models"
 wait_for "$API_URL/alive"
 for _ in $(seq 1 300); do curl -s -o /dev/null "$FLOOR_URL/" && break; sleep 0.2; done
 bench_tenant "$API_URL"
@@ -60,7 +56,7 @@ fds() {
   ss -tnpH state established "( $filter )" | grep -o "pid=${pid[$1]},fd=[0-9]*" | cut -d= -f3 | paste -sd, -
 }
 
-# trace SIDE TURN: probes SIDE alone (the other stopped with SIGSTOP), tracing part of it; prints the step medians.
+# trace SIDE: probes SIDE alone (the other stopped with SIGSTOP), tracing part of it; prints the step medians.
 trace() {
   local side=$1 other=floor
   [ "$side" = floor ] && other=gateway
