@@ -37,7 +37,7 @@ pids+=($!)
 run_api "$api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log"
 pids+=($api_pid)
 wait_for "$API_URL/alive"
-for _ in $(seq 1 300); do curl -s -o /dev/null "$FLOOR_URL/" && break; sleep 0.2; done
+wait_for "$FLOOR_URL/" any # the floor has nothing at /
 bench_tenant "$API_URL"
 
 # The process that listens on a URL's port (`dotnet run` starts the floor as a child).
