@@ -77,9 +77,17 @@ published_api() {
   dotnet publish "$work/src-$side/LlmApi.Api" -c Release -o "$work/pub-$side" --nologo -v q >/dev/null
   echo "$work/pub-$side"
 }
+
+# end_ab WORK REDIS_PORT PID...: the A/B scripts' exit trap: stops the processes and Redis, removes the worktrees and
+# WORK; when the script is failing, prints the end of each process's log first (WORK/*.log), which goes with WORK.
 end_ab() {
-  local work=$1 redis_port=$2 tree p
+  local status=$? work=$1 redis_port=$2 tree p log
   for p in "${@:3}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  if [ "$status" -ne 0 ]; then # what the processes said is gone with the folder: the end of each log first
+    for log in "$work"/*.log; do
+      [ -s "$log" ] && { echo "== the run failed; the end of $(basename "$log"):"; tail -n 20 "$log"; }
+    done
+  fi
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   for tree in "$work"/src-*; do [ -d "$tree" ] && git worktree remove --force "$tree" >/dev/null 2>&1; done
   rm -rf "$work"
