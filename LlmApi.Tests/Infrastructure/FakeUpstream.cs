@@ -28,7 +28,9 @@ public enum UpstreamMode
 /// say so); offered tools, it calls the first with <c>{"city":"Paris"}</c>, and given a tool result it answers
 /// "The tool said: ..."; given images it answers "I see N image(s)"; asked for JSON it answers <c>{"greeting":"Hello"}</c>.
 /// Model names choose special behaviour: <c>gated</c> streams one piece and waits for <see cref="ReleaseGate"/> (and,
-/// not streamed, holds its answer until then); <c>endless</c> streams a piece every 50 ms for 10 s and records in
+/// not streamed, holds its answer until then); <c>late</c> sends its stream's headers at once and holds its first piece
+/// until <see cref="ReleaseGate"/>, as a model server does while it reads a long prompt (recording in
+/// <see cref="StreamAborted"/> when its client hangs up first); <c>endless</c> streams a piece every 50 ms for 10 s and records in
 /// <see cref="StreamAborted"/> when its client hangs up; <c>cutoff</c> streams two pieces and drops the connection
 /// (not streamed, in OpenAI's format, it declares its answer's length, sends half and drops it); <c>broken</c> fails with 500; <c>garbage</c> answers 200 with HTML; <c>hollow</c> answers 200 with a JSON object that
 /// holds no answer; <c>slow</c> waits 5 s before answering; <c>ragged</c> streams "Grüße 中文 bad \uFFFD" as raw UTF-8 in
@@ -43,7 +45,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     public const int PromptTokens = 10;
     private const string Twofold = "twofold";
     public static readonly string[] Pieces = ["Hello", " from", " the", " model", "!"];
-    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder", "ragged", "twofold"];
+    public static readonly string[] ModelNames = ["llama3:latest", "mistral", "gated", "endless", "cutoff", "broken", "garbage", "hollow", "slow", "embedder", "ragged", "twofold", "late"];
 
     /// <summary>What <c>ragged</c> streams, as the client should read it.</summary>
     public const string RaggedText = "Grüße 中文 bad \uFFFD";
@@ -85,7 +87,10 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private int _inFlight;
 
-    /// <summary>Completed when an endless stream could no longer be written: its client (the gateway) hung up.</summary>
+    /// <summary>
+    /// Completed when an endless stream could no longer be written, or a late one's client left before its first piece:
+    /// its client (the gateway) hung up.
+    /// </summary>
     public TaskCompletionSource StreamAborted { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void ReleaseGate() => _gate.TrySetResult();
@@ -298,6 +303,20 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
 
             return;
+        }
+
+        if (model == "late")
+        {
+            await http.Response.Body.FlushAsync(http.RequestAborted); // the headers, sent
+            try
+            {
+                await _gate.Task.WaitAsync(http.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                StreamAborted.TrySetResult();
+                return;
+            }
         }
 
         for (var i = 0; i < pieces.Length; i++)

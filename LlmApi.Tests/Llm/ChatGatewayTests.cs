@@ -213,6 +213,46 @@ public class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_stream_answers_its_status_before_the_upstreams_first_piece()
+    {
+        using var client = fixture.CreateClient();
+        var account = await client.RegisterAsync();
+        fixture.Upstream.ResetGate();
+
+        // The model server has answered its headers and holds the first piece (a long prompt): the client has its status
+        // now, so no client or proxy waiting for headers gives up on a call that is under way.
+        using var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(account.Token, model: "late", stream: true))
+            .WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+
+        fixture.Upstream.ReleaseGate();
+        var body = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("data: {", body, StringComparison.Ordinal);
+        Assert.Contains("Hello", body, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_before_the_first_piece_cancels_the_upstream_call_and_frees_its_slot()
+    {
+        using var client = fixture.CreateClient();
+        var admin = await client.RegisterAsync();
+        await client.SetTenantLimitsAsync(fixture, admin.TenantId, new { concurrentRequests = 1 });
+        fixture.Upstream.ResetGate();
+
+        var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(admin.Token, model: "late", stream: true))
+            .WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        response.Dispose(); // hangs up with the status in hand, the model server still on the prompt
+
+        await fixture.Upstream.StreamAborted.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        // The call was settled: its one concurrent slot is free again.
+        await Eventually.MatchAsync(() => client.StatusAsync(HttpMethod.Post, "/v1/chat/completions", admin.Token, new { model = "llama3", messages = LlmCalls.Messages() }),
+            s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(5), "the slot is free once the call ended");
+    }
+
+    [Fact]
     public async Task A_client_that_goes_away_cancels_the_upstream_call()
     {
         using var client = fixture.CreateClient();

@@ -231,7 +231,6 @@ internal sealed partial class ModelGateway(
         http.Response.Headers["X-Accel-Buffering"] = "no"; // proxies that honour it (ingress-nginx) pass each piece on at once
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         exchange.Started = true;
-        await http.Response.StartAsync(cancellationToken);
 
         var (read, write) = Translation.Stream(exchange.Request, exchange.Target!.Call, context);
         var output = http.Response.BodyWriter;
@@ -241,7 +240,13 @@ internal sealed partial class ModelGateway(
         {
             while (true)
             {
-                var result = await upstream.ReadAsync(cancellationToken);
+                // The client's status and headers never wait on the upstream: they are sent before any read that has to
+                // wait, so a client has them while the model server reads a long prompt. When the upstream's first piece
+                // came with its headers (already read), they leave with that piece in one write.
+                var reading = upstream.ReadAsync(cancellationToken);
+                var result = reading.IsCompleted || http.Response.HasStarted
+                    ? await reading
+                    : await StartWhileReadingAsync(http.Response, upstream, reading.AsTask(), cancellationToken);
                 var buffer = result.Buffer;
                 var ended = false;
                 var lines = 0;
@@ -284,6 +289,37 @@ internal sealed partial class ModelGateway(
         }
 
         exchange.ErrorType = "stream_interrupted"; // the upstream closed its stream before saying it was done
+    }
+
+    /// <summary>
+    /// Starts the response while <paramref name="reading"/>, a read of the upstream, is out, then waits for that read.
+    /// Should starting fail (the client has gone), the read is cancelled and has ended before the failure goes on: the
+    /// upstream's reader is then completed, and its buffers given back, with no read still writing into them.
+    /// </summary>
+    private static async Task<ReadResult> StartWhileReadingAsync(HttpResponse response, PipeReader upstream, Task<ReadResult> reading, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Kestrel's StartAsync only writes the headers into the response's buffer; the flush sends them.
+            await response.StartAsync(cancellationToken);
+            await response.BodyWriter.FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            upstream.CancelPendingRead();
+            try
+            {
+                await reading;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+            {
+                // how a cancelled read of a dropped upstream ends; starting's failure is the one that goes on
+            }
+
+            throw;
+        }
+
+        return await reading;
     }
 
     /// <summary>Reads one upstream line into the client's bytes; true when the upstream said the stream is done.</summary>
