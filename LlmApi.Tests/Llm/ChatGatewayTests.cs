@@ -234,6 +234,38 @@ public class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_streams_end_reaches_the_client_only_once_its_call_is_settled()
+    {
+        using var client = fixture.CreateClient();
+        using var replica = fixture.CreateReplicaClient();
+        var admin = await client.RegisterAsync();
+        fixture.Upstream.ResetGate();
+
+        using var response = await client.SendStreamingAsync(LlmCalls.OpenAiChat(admin.Token, model: "late", stream: true))
+            .WaitAsync(TimeSpan.FromSeconds(5));
+        // Admitted, and the model server on the prompt: for the next second Redis holds every write, settlement included
+        // (the other replica's reads go on).
+        foreach (var server in fixture.Redis.Connection.GetServers().Where(s => !s.IsReplica))
+        {
+            await server.ExecuteAsync("CLIENT", "PAUSE", "1000", "WRITE");
+        }
+
+        fixture.Upstream.ReleaseGate();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)) is var line && line != "data: [DONE]")
+        {
+            Assert.NotNull(line);
+        }
+
+        // The moment the client has the end, another replica finds the call over: no longer in flight, nothing reserved.
+        using var usage = await replica.SendAsync(HttpMethod.Get, "/api/usage/current", admin.Token);
+        var now = await usage.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(0, now.GetProperty("inFlight").GetInt64());
+        Assert.Equal(0, now.GetProperty("month").GetProperty("reservedTokens").GetInt64());
+        Assert.True(now.GetProperty("month").GetProperty("usedTokens").GetInt64() > 0);
+    }
+
+    [Fact]
     public async Task A_client_that_leaves_before_the_first_piece_cancels_the_upstream_call_and_frees_its_slot()
     {
         using var client = fixture.CreateClient();

@@ -248,19 +248,31 @@ internal sealed partial class ModelGateway(
                     ? await reading
                     : await StartWhileReadingAsync(http.Response, upstream, reading.AsTask(), cancellationToken);
                 var buffer = result.Buffer;
-                var ended = false;
+                Delta? end = null;
+                var endLine = ReadOnlyMemory<byte>.Empty;
                 var lines = 0;
-                while (!ended && NextLine(ref buffer, result.IsCompleted) is { } line)
+                while (end is null && NextLine(ref buffer, result.IsCompleted) is { } line)
                 {
-                    ended = Relay(exchange, read, write, line, output);
+                    end = Relay(exchange, read, write, line, output);
+                    endLine = line;
                     lines++;
                 }
 
-                upstream.AdvanceTo(buffer.Start, buffer.End);
-                if (lines > 0 && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
+                // The stream's end goes out only once the call is settled (as the response completes, after settlement):
+                // a client that sends its next call the moment it reads the end finds this one's concurrency slot and
+                // reservation already given back. So the read that holds the end is not flushed, unless it also holds the
+                // stream's first content, which is never held back (the end itself still waits).
+                if (lines > 0 && (end is null || !timed) && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
                 {
                     await output.FlushAsync(cancellationToken);
                 }
+
+                if (end is not null)
+                {
+                    write.Write(end, endLine.Span, output);
+                }
+
+                upstream.AdvanceTo(buffer.Start, buffer.End);
 
                 // Timed once the first content has gone out: the measure is what the client waits for, and recording
                 // it is not in the way of the piece itself.
@@ -270,7 +282,7 @@ internal sealed partial class ModelGateway(
                     telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
                 }
 
-                if (ended)
+                if (end is not null)
                 {
                     exchange.Completed = true;
                     return;
@@ -322,12 +334,15 @@ internal sealed partial class ModelGateway(
         return await reading;
     }
 
-    /// <summary>Reads one upstream line into the client's bytes; true when the upstream said the stream is done.</summary>
-    private static bool Relay(Exchange exchange, Func<ReadOnlyMemory<byte>, Delta?> read, ClientStream write, ReadOnlyMemory<byte> line, PipeWriter output)
+    /// <summary>
+    /// Reads one upstream line and writes the client's bytes for it, unless the upstream said the stream is done: that
+    /// last piece is returned unwritten, for the caller to write when it may go.
+    /// </summary>
+    private static Delta? Relay(Exchange exchange, Func<ReadOnlyMemory<byte>, Delta?> read, ClientStream write, ReadOnlyMemory<byte> line, PipeWriter output)
     {
         if (read(line) is not { } delta)
         {
-            return false;
+            return null;
         }
 
         if (delta.HasContent)
@@ -336,8 +351,13 @@ internal sealed partial class ModelGateway(
         }
 
         exchange.Usage = delta.Usage ?? exchange.Usage;
+        if (delta.End)
+        {
+            return delta;
+        }
+
         write.Write(delta, line.Span, output);
-        return delta.End;
+        return null;
     }
 
     /// <summary>
