@@ -9,9 +9,9 @@ usage() { awk 'NR == 1 { next } /^#/ { print; next } { exit }' "$0"; exit 2; }
 # wait_for URL [any]: waits up to a minute (a file-based program may be compiling first) for URL to answer with a
 # success, or with `any` for it to answer at all (a server with nothing at that path); else ends the script saying so.
 wait_for() {
-  local fail=-f
-  [ "${2:-}" != any ] || fail=
-  for _ in $(seq 1 300); do curl -s $fail -o /dev/null "$1" && return; sleep 0.2; done
+  local check=(--fail)
+  [ "${2:-}" != any ] || check=()
+  for _ in $(seq 1 300); do curl -s "${check[@]}" -o /dev/null "$1" && return; sleep 0.2; done
   echo "$1 did not answer"
   exit 1
 }
