@@ -37,6 +37,14 @@ run_api() {
   api_pid=$!
 }
 
+# For scripts that stop API processes (SIGSTOP) while they probe another. A process stopped while its health probe of
+# the upstream is out finds, when it goes on, the probe's 5 s timeout passed before it reads the answer, and by default
+# one failed probe takes the upstream out of rotation (Llm:Health:ProbeFailuresToEject): its next calls were refused
+# with 503 (a first-token-ab run's log: "failed its health probe: no answer within 5 s", then "out of rotation").
+# The stop is the harness's doing, not the upstream's, and at most one probe in a row fails of it: such processes
+# take three.
+stoppable=(Llm__Health__ProbeFailuresToEject=3)
+
 # bench_tenant URL: registers a tenant whose limits never refuse (they are still checked on every call) and gives it
 # an API key; sets $tenant, $token (its admin's) and $key.
 bench_tenant() {

@@ -36,7 +36,7 @@ for i in $(seq 1 "$PROCESSES"); do
     port[$name]=$((FIRST_PORT + ${#names[@]}))
     # word splitting of the extra settings is intended: NAME=value pairs
     # shellcheck disable=SC2086
-    run_api "${dir[$side]}" "http://127.0.0.1:${port[$name]}" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api-$name.log" ${extra[$side]}
+    run_api "${dir[$side]}" "http://127.0.0.1:${port[$name]}" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api-$name.log" "${stoppable[@]}" ${extra[$side]}
     pid[$name]=$api_pid
     pids+=($api_pid)
     names+=("$name")

@@ -34,7 +34,7 @@ echo "== gateway: ${1:-HEAD}, with the Deployment's settings: ${deployed[*]}"
 env "${deployed[@]}" dotnet run -c Release bench/floor.cs -- --urls "$FLOOR_URL" --Floor:Redis "127.0.0.1:$REDIS_PORT" \
   --Floor:Upstream "$UPSTREAM_URL" >"$work/floor.log" 2>&1 &
 pids+=($!)
-run_api "$api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log"
+run_api "$api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log" "${stoppable[@]}"
 pids+=($api_pid)
 wait_for "$API_URL/alive"
 wait_for "$FLOOR_URL/" any # the floor has nothing at /
