@@ -38,13 +38,13 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         if (Context.GetEndpoint()?.Metadata.GetMetadata<KeyCheckedAtAdmission>() is not null
-            && cache.TryGet(keyId, out var known) && known.Key.TenantId == tenantId && known.Key.SecretMatches(secret.Span))
+            && cache.TryGet(keyId, out var known) && known.Key.TenantId == tenantId && known.SecretMatches(secret.Span))
         {
             Context.RequestServices.GetRequiredService<Caller>().Set(known.Key, known.Tenant, checkPending: true);
             return AuthenticateResult.Success(new AuthenticationTicket(known.Principal, SchemeName));
         }
 
-        var (key, tenant, failure) = await verifier.VerifyAsync(tenantId, keyId, stored => stored.SecretMatches(secret.Span));
+        var (key, tenant, failure) = await verifier.VerifyAsync(tenantId, keyId, stored => stored.SecretMatches(secret.Span), secret);
         if (failure is not null)
         {
             return AuthenticateResult.Fail(failure);

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using LlmApi.Api.Infrastructure;
 using LlmApi.Api.Tenants;
 
@@ -11,6 +13,13 @@ namespace LlmApi.Api.ApiKeys;
 /// with the same secret and that its tenant is still active, and reads the limits there too. So deleting a key or
 /// suspending a tenant still stops the next call on every replica, and limits are always the ones in Redis. Other
 /// routes do not use this cache; they read the key on every request. Entries live five minutes at most.
+/// <para>
+/// An entry made when a presented key was verified also holds that key's secret, so the key's next calls are compared
+/// with it in constant time instead of hashing what they present: a call one at a time found the SHA-256 (OpenSSL, on
+/// cold caches) to be about 29 us of its path to the model server (docs/benchmarks.md, issue 11, twenty-third pass).
+/// The secret is one the process already holds in every request that presents it, kept no longer than the entry; it
+/// is never written anywhere (Redis keeps only its hash).
+/// </para>
 /// </summary>
 internal sealed class ApiKeyCache(TimeProvider clock)
 {
@@ -33,15 +42,37 @@ internal sealed class ApiKeyCache(TimeProvider clock)
         return false;
     }
 
-    public void Set(ApiKey key, Tenant tenant)
+    /// <param name="secret">The secret that was presented and verified, or empty when the key was checked by its hash alone.</param>
+    public void Set(ApiKey key, Tenant tenant, ReadOnlySpan<char> secret)
     {
-        _entries.Remember(key.KeyId, new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime), Capacity);
+        var entry = new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime, secret.IsEmpty ? null : secret.ToArray());
+        _entries.Remember(key.KeyId, entry, Capacity);
     }
 
     public void Remove(Guid keyId) => _entries.TryRemove(keyId, out _);
 
-    /// <summary>A verified key, its tenant as read then, and the principal its requests run as (shared, never written).</summary>
-    public sealed record Entry(ApiKey Key, Tenant Tenant, ClaimsPrincipal Principal, DateTimeOffset Expires);
+    /// <summary>
+    /// A verified key, its tenant as read then, the principal its requests run as (shared, never written), and the
+    /// secret that verified it when one was presented.
+    /// </summary>
+    public sealed class Entry(ApiKey key, Tenant tenant, ClaimsPrincipal principal, DateTimeOffset expires, char[]? secret)
+    {
+        public ApiKey Key { get; } = key;
+
+        public Tenant Tenant { get; } = tenant;
+
+        public ClaimsPrincipal Principal { get; } = principal;
+
+        public DateTimeOffset Expires { get; } = expires;
+
+        /// <summary>
+        /// True when <paramref name="presented"/> is the key's secret: compared in constant time with the one that
+        /// verified the entry, or by its hash when the entry has none.
+        /// </summary>
+        public bool SecretMatches(ReadOnlySpan<char> presented) => secret is null
+            ? Key.SecretMatches(presented)
+            : CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(presented), MemoryMarshal.AsBytes(secret.AsSpan()));
+    }
 }
 
 /// <summary>

@@ -11,8 +11,12 @@ internal sealed class ApiKeyVerifier(IConnectionMultiplexer redis, ApiKeyCache c
 
     public const string InactiveTenant = "The tenant is not active.";
 
-    /// <summary>The key and tenant when the key exists, <paramref name="secretMatches"/> and the tenant is active; else why not.</summary>
-    public async Task<(ApiKey? Key, Tenant? Tenant, string? Failure)> VerifyAsync(Guid tenantId, Guid keyId, Func<ApiKey, bool> secretMatches)
+    /// <summary>
+    /// The key and tenant when the key exists, <paramref name="secretMatches"/> and the tenant is active; else why not.
+    /// <paramref name="presentedSecret"/>, when the check was of a presented secret, is remembered with the key.
+    /// </summary>
+    public async Task<(ApiKey? Key, Tenant? Tenant, string? Failure)> VerifyAsync(
+        Guid tenantId, Guid keyId, Func<ApiKey, bool> secretMatches, ReadOnlyMemory<char> presentedSecret = default)
     {
         var batch = redis.GetDatabase().CreateBatch();
         var keyRead = batch.HashGetAllAsync(RedisKeys.ApiKey(tenantId, keyId));
@@ -33,7 +37,7 @@ internal sealed class ApiKeyVerifier(IConnectionMultiplexer redis, ApiKeyCache c
             return (null, null, InactiveTenant);
         }
 
-        cache.Set(key, tenant);
+        cache.Set(key, tenant, presentedSecret.Span);
         return (key, tenant, null);
     }
 }
