@@ -16,7 +16,8 @@ namespace LlmApi.Api.ApiKeys;
 /// <para>
 /// An entry made when a presented key was verified also holds that key's secret, so the key's next calls are compared
 /// with it in constant time instead of hashing what they present: a call one at a time found the SHA-256 (OpenSSL, on
-/// cold caches) to be about 29 us of its path to the model server (docs/benchmarks.md, issue 11, twenty-third pass).
+/// cold caches) to be 27-28 us of its path to the model server, the comparison 3.5-4 us (docs/benchmarks.md, issue 11,
+/// twenty-third pass).
 /// The secret is one the process already holds in every request that presents it, kept no longer than the entry; it
 /// is never written anywhere (Redis keeps only its hash).
 /// </para>
