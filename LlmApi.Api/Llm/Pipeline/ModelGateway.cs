@@ -256,23 +256,12 @@ internal sealed partial class ModelGateway(
                     end = Relay(exchange, read, write, line, output);
                     endLine = line;
                     lines++;
-                    if (!timed && end is null && exchange.Chunks > 0)
-                    {
-                        // The first content leaves at once, not after the rest of the read has been checked and
-                        // written: a model server whose pieces come faster than they are relayed (a short answer
-                        // arrives whole) would otherwise have its first token wait for all of them.
-                        await output.FlushAsync(cancellationToken);
-                        lines = 0;
-                        timed = true;
-                        telemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(exchange.StartedAt).TotalSeconds, exchange.Tags());
-                    }
                 }
 
                 // The stream's end goes out only once the call is settled (as the response completes, after settlement):
                 // a client that sends its next call the moment it reads the end finds this one's concurrency slot and
-                // reservation already given back. So the rest of a read that holds the end waits with it, unless the
-                // stream's first content rides on the end's own line: that is never held back (the end itself still
-                // waits).
+                // reservation already given back. So the read that holds the end is not flushed, unless it also holds the
+                // stream's first content, which is never held back (the end itself still waits).
                 if (lines > 0 && (end is null || !timed) && (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0))
                 {
                     await output.FlushAsync(cancellationToken);
@@ -285,7 +274,8 @@ internal sealed partial class ModelGateway(
 
                 upstream.AdvanceTo(buffer.Start, buffer.End);
 
-                // A first content that came on the end's own line: timed once it is ready, since it waits with the end.
+                // Timed once the first content has gone out: the measure is what the client waits for, and recording
+                // it is not in the way of the piece itself.
                 if (!timed && exchange.Chunks > 0)
                 {
                     timed = true;
