@@ -43,10 +43,16 @@ internal sealed class ApiKeyCache(TimeProvider clock)
         return false;
     }
 
-    /// <param name="secret">The secret that was presented and verified, or empty when the key was checked by its hash alone.</param>
+    /// <param name="secret">
+    /// The secret that was presented and verified, or empty when the key was checked by its hash alone (a refusal's
+    /// re-check): then the secret an earlier check verified is kept, as long as the key's hash is the same.
+    /// </param>
     public void Set(ApiKey key, Tenant tenant, ReadOnlySpan<char> secret)
     {
-        var entry = new Entry(key, tenant, ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime, secret.IsEmpty ? null : secret.ToArray());
+        var (principal, expires) = (ApiKeyAuthenticationHandler.PrincipalOf(key), clock.GetUtcNow() + Lifetime);
+        var entry = secret.IsEmpty && _entries.TryGetValue(key.KeyId, out var known)
+            ? known.Renewed(key, tenant, principal, expires)
+            : new Entry(key, tenant, principal, expires, secret.IsEmpty ? null : secret.ToArray());
         _entries.Remember(key.KeyId, entry, Capacity);
     }
 
@@ -73,6 +79,13 @@ internal sealed class ApiKeyCache(TimeProvider clock)
         public bool SecretMatches(ReadOnlySpan<char> presented) => secret is null
             ? Key.SecretMatches(presented)
             : CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(presented), MemoryMarshal.AsBytes(secret.AsSpan()));
+
+        /// <summary>
+        /// An entry for <paramref name="key"/> as checked again by its hash alone: it keeps this entry's secret while
+        /// the key's hash is the one that secret was verified against.
+        /// </summary>
+        public Entry Renewed(ApiKey key, Tenant tenant, ClaimsPrincipal principal, DateTimeOffset expires) =>
+            new(key, tenant, principal, expires, key.SecretHash == Key.SecretHash ? secret : null);
     }
 }
 
