@@ -417,6 +417,21 @@ public class ChatGatewayTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_model_server_past_its_attempt_timeout_is_504_however_many_serve_the_model()
+    {
+        // One upstream: the retry finds no other to try. The call still ends as the attempt did, timed out, where it used
+        // to be reported as every upstream having failed (502), which only a route of more upstreams than attempts escaped.
+        var slow = new Dictionary<string, string?>(fixture.Settings) { ["Llm:AttemptTimeout"] = "00:00:01", ["Llm:Timeout"] = "00:00:30" };
+        await using var api = new ApiFactory(slow);
+        api.StartServer();
+        using var client = api.CreateClient();
+        var account = await client.RegisterAsync();
+        using var response = await client.SendAsync(LlmCalls.OpenAiChat(account.Token, model: "slow"));
+        var error = await response.AssertOpenAiErrorAsync(HttpStatusCode.GatewayTimeout, "upstream_timeout");
+        Assert.Contains("'slow'", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task Health_and_model_lists_reflect_the_upstream()
     {
         using var client = fixture.CreateClient();

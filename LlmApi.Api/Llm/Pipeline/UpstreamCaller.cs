@@ -75,7 +75,18 @@ internal sealed class UpstreamCaller
             {
                 current = UpstreamPool.Pick(targets, t => t.Upstream, tried) ?? throw new NoUpstreamLeftException();
                 tried.Add(current.Upstream);
-                var attempt = await AttemptAsync(current, token);
+                HttpResponseMessage attempt;
+                try
+                {
+                    attempt = await AttemptAsync(current, token);
+                }
+                catch (Exception e) when (IsAttemptFailure(e))
+                {
+                    // Kept for when no upstream is left to try: the call then ends as its last attempt did.
+                    (failure, retryAfter) = (FailureOf(e), null);
+                    throw;
+                }
+
                 if (Upstream.IsFailure(Outcome.FromResult(attempt)))
                 {
                     failure = ((int)attempt.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -103,16 +114,22 @@ internal sealed class UpstreamCaller
         }
         catch (NoUpstreamLeftException)
         {
+            // Every candidate was tried: the last attempt's failure (a timeout stays a timeout, 504, with one upstream as
+            // with many) was recorded as it happened.
             failure ??= "upstreams_failed";
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutRejectedException or BrokenCircuitException)
+        catch (Exception e) when (IsAttemptFailure(e))
         {
-            failure = e is TimeoutRejectedException ? "timeout" : "upstream_unreachable";
-            retryAfter = null;
+            (failure, retryAfter) = (FailureOf(e), null);
         }
 
         return new UpstreamOutcome(AttemptResult.Failed, current, null, failure, retryAfter);
     }
+
+    /// <summary>An attempt that failed without an answer: not connected, broken off, timed out, or its circuit open.</summary>
+    private static bool IsAttemptFailure(Exception e) => e is HttpRequestException or IOException or TimeoutRejectedException or BrokenCircuitException;
+
+    private static string FailureOf(Exception e) => e is TimeoutRejectedException ? "timeout" : "upstream_unreachable";
 
     /// <summary>One attempt at one upstream; gives its slot back unless the upstream answered 2xx.</summary>
     private async ValueTask<HttpResponseMessage> AttemptAsync(PlannedTarget target, CancellationToken cancellationToken)
