@@ -65,65 +65,71 @@ internal sealed class UpstreamCaller
 
     public async Task<UpstreamOutcome> CallAsync(IReadOnlyList<PlannedTarget> targets, CancellationToken cancellationToken)
     {
-        var tried = new HashSet<Upstream>();
-        PlannedTarget? current = null;
-        string? failure = null;
-        TimeSpan? retryAfter = null;
+        var call = new Attempts(targets);
         try
         {
-            var response = await _retry.ExecuteAsync(async token =>
-            {
-                current = UpstreamPool.Pick(targets, t => t.Upstream, tried) ?? throw new NoUpstreamLeftException();
-                tried.Add(current.Upstream);
-                HttpResponseMessage attempt;
-                try
-                {
-                    attempt = await AttemptAsync(current, token);
-                }
-                catch (Exception e) when (IsAttemptFailure(e))
-                {
-                    // Kept for when no upstream is left to try: the call then ends as its last attempt did.
-                    (failure, retryAfter) = (FailureOf(e), null);
-                    throw;
-                }
-
-                if (Upstream.IsFailure(Outcome.FromResult(attempt)))
-                {
-                    failure = ((int)attempt.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    retryAfter = attempt.StatusCode == HttpStatusCode.TooManyRequests ? attempt.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1) : null;
-                }
-
-                return attempt;
-            }, cancellationToken);
+            // The retry strategy moves a failed call to another upstream. A route of one has none, and its call would end
+            // as its one attempt did (see Attempts.Failure), so that attempt is made without a pass through the strategy.
+            var response = targets.Count == 1
+                ? await NextAttemptAsync(call, cancellationToken)
+                : await _retry.ExecuteAsync(static (state, token) => state.Caller.NextAttemptAsync(state.Call, token), (Caller: this, Call: call), cancellationToken);
 
             if (response.IsSuccessStatusCode)
             {
-                return new UpstreamOutcome(AttemptResult.Answered, current, response, null, null);
+                return new UpstreamOutcome(AttemptResult.Answered, call.Current, response, null, null);
             }
 
             if (!Upstream.IsFailure(Outcome.FromResult(response)))
             {
-                return new UpstreamOutcome(AttemptResult.Refused, current, response, null, null);
+                return new UpstreamOutcome(AttemptResult.Refused, call.Current, response, null, null);
             }
 
             response.Dispose();
         }
-        catch (NoUpstreamLeftException) when (tried.Count == 0)
+        catch (NoUpstreamLeftException) when (call.Tried.Count == 0)
         {
             return new UpstreamOutcome(AttemptResult.NoneAvailable, null, null, "no_upstream_available", null);
         }
         catch (NoUpstreamLeftException)
         {
-            // Every candidate was tried: the last attempt's failure (a timeout stays a timeout, 504, with one upstream as
-            // with many) was recorded as it happened.
-            failure ??= "upstreams_failed";
+            // Every candidate was tried: the call ends as the last attempt did, recorded as it happened (a timeout stays
+            // a timeout, 504, with one upstream as with many).
         }
         catch (Exception e) when (IsAttemptFailure(e))
         {
-            (failure, retryAfter) = (FailureOf(e), null);
+            (call.Failure, call.RetryAfter) = (FailureOf(e), null);
         }
 
-        return new UpstreamOutcome(AttemptResult.Failed, current, null, failure, retryAfter);
+        return new UpstreamOutcome(AttemptResult.Failed, call.Current, null, call.Failure ?? "upstreams_failed", call.RetryAfter);
+    }
+
+    /// <summary>
+    /// One attempt at the least loaded candidate not yet tried (<see cref="NoUpstreamLeftException"/> when none is left),
+    /// recording a failure in <paramref name="call"/> as it happens.
+    /// </summary>
+    private async ValueTask<HttpResponseMessage> NextAttemptAsync(Attempts call, CancellationToken cancellationToken)
+    {
+        var target = UpstreamPool.Pick(call.Targets, static t => t.Upstream, call.Tried) ?? throw new NoUpstreamLeftException();
+        call.Current = target;
+        call.Tried.Add(target.Upstream);
+        HttpResponseMessage attempt;
+        try
+        {
+            attempt = await AttemptAsync(target, cancellationToken);
+        }
+        catch (Exception e) when (IsAttemptFailure(e))
+        {
+            (call.Failure, call.RetryAfter) = (FailureOf(e), null);
+            throw;
+        }
+
+        if (Upstream.IsFailure(Outcome.FromResult(attempt)))
+        {
+            call.Failure = ((int)attempt.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            call.RetryAfter = attempt.StatusCode == HttpStatusCode.TooManyRequests ? attempt.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1) : null;
+        }
+
+        return attempt;
     }
 
     /// <summary>An attempt that failed without an answer: not connected, broken off, timed out, or its circuit open.</summary>
@@ -167,4 +173,19 @@ internal sealed class UpstreamCaller
 
     /// <summary>Every candidate has been tried or cannot take a call: the attempts end with what the last one said.</summary>
     private sealed class NoUpstreamLeftException : Exception;
+
+    /// <summary>One call's attempts: its candidates, those tried, the one tried last, and how the last failure ended.</summary>
+    private sealed class Attempts(IReadOnlyList<PlannedTarget> targets)
+    {
+        public IReadOnlyList<PlannedTarget> Targets { get; } = targets;
+
+        public HashSet<Upstream> Tried { get; } = [];
+
+        public PlannedTarget? Current { get; set; }
+
+        /// <summary>The last failed attempt's reason (its status code, <c>timeout</c> or <c>upstream_unreachable</c>).</summary>
+        public string? Failure { get; set; }
+
+        public TimeSpan? RetryAfter { get; set; }
+    }
 }
