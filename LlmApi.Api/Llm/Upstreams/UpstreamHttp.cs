@@ -6,11 +6,14 @@ using LlmApi.Api.Llm.Formats;
 namespace LlmApi.Api.Llm.Upstreams;
 
 /// <summary>
-/// HTTP to the model servers, through one named client of IHttpClientFactory (pooled handlers, traced). Responses
-/// return as soon as their headers arrive, so streams are forwarded chunk by chunk. No retry or timeout lives here:
-/// the gateway's pipeline decides both, per upstream.
+/// HTTP to the model servers, through the handlers of one named client of IHttpClientFactory (pooled, rotated, traced
+/// and measured inside the handler). Responses return as soon as their headers arrive, so streams are forwarded chunk
+/// by chunk. No retry or timeout lives here: the gateway's pipeline decides both, per upstream. Sent through an
+/// <see cref="HttpMessageInvoker"/> over the factory's handler, as reverse proxies such as YARP send: an
+/// <see cref="HttpClient"/> per call added a client, its cancellation source and a source linked to the call's token
+/// (its timeout and pending-request cancellation, neither used here), about 0.4 KB a call.
 /// </summary>
-internal sealed class UpstreamHttp(IHttpClientFactory factory)
+internal sealed class UpstreamHttp(IHttpMessageHandlerFactory handlers)
 {
     public const string ClientName = "llm-upstreams";
 
@@ -30,7 +33,9 @@ internal sealed class UpstreamHttp(IHttpClientFactory factory)
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
-        return await factory.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        // The factory's handler for this moment (it rotates them), not disposed here: the factory ends each in its time.
+        using var invoker = new HttpMessageInvoker(handlers.CreateHandler(ClientName), disposeHandler: false);
+        return await invoker.SendAsync(request, cancellationToken);
     }
 
     /// <summary>The path of an upstream's model list: Ollama's tags, or OpenAI's models under the base URL.</summary>
