@@ -6,29 +6,57 @@ using System.Text.Unicode;
 namespace LlmApi.Api.Llm.Formats;
 
 /// <summary>
-/// How JSON from a model server is read: an object that names a member twice is refused with a
-/// <see cref="JsonException"/>, so the call fails as for any answer that is not valid JSON (502, or a stream that ends
-/// early). As with requests (<see cref="Infrastructure.JsonInput"/>), a repeated member has no agreed meaning: the
-/// gateway meters and translates what it reads, and a client reading the same bytes with another parser could read
+/// How JSON from a model server is read: checked as request bodies are (<see cref="Infrastructure.JsonInput"/>), an
+/// object that names a member twice, or a string that is not text (an escaped lone surrogate, <c>"\ud800"</c>, which
+/// JSON allows but no .NET string can be read from), is refused with a <see cref="JsonException"/>, so the call fails as
+/// for any answer that is not valid JSON (502, or a stream that ends early). A repeated member has no agreed meaning:
+/// the gateway meters and translates what it reads, and a client reading the same bytes with another parser could read
 /// the other value. Trees cannot hold a repeat at all (<see cref="JsonObject"/> throws an
 /// <see cref="ArgumentException"/> when first read, which no caller expects), so answers are checked as documents first.
 /// Whole bodies are also checked to be text (<see cref="ReadUtf8Async"/>). UpstreamFuzzTests holds all of it to account.
 /// </summary>
 internal static class UpstreamJson
 {
-    public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
-
     /// <summary>Bodies up to this size declared by <c>Content-Length</c> are read into an array of that size at once.</summary>
     private const long ExactReadLimit = 1024 * 1024;
 
-    /// <summary>A pooled document of <paramref name="utf8"/>, which must stay unchanged until the document is disposed.</summary>
-    public static JsonDocument Parse(ReadOnlyMemory<byte> utf8) => JsonDocument.Parse(utf8, DocumentOptions);
+    /// <summary>
+    /// A pooled document of <paramref name="utf8"/>, which must stay unchanged until the document is disposed. Repeats
+    /// are found by the same walk that checks the text, which allocates nothing for an answer without faults (the
+    /// parser's own check of repeats made a stack per document: about half a kilobyte of each streamed call's allocations).
+    /// </summary>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> utf8)
+    {
+        var document = JsonDocument.Parse(utf8);
+        if (Infrastructure.JsonInput.Find(document.RootElement, duplicates: true) is { } fault)
+        {
+            document.Dispose();
+            throw new JsonException(fault.Duplicate is { } name
+                ? $"The upstream's answer names the member '{name}' twice (at ${fault.Path})."
+                : $"The upstream's answer holds text that is not valid Unicode (at ${fault.Path}).");
+        }
 
-    /// <summary>A tree of <paramref name="text"/>.</summary>
-    public static JsonNode? ParseTree(string text) => JsonNode.Parse(text, documentOptions: DocumentOptions);
+        return document;
+    }
 
-    /// <summary>A tree of <paramref name="utf8"/>.</summary>
-    public static JsonNode? ParseTree(ReadOnlySpan<byte> utf8) => JsonNode.Parse(utf8, documentOptions: DocumentOptions);
+    /// <summary>A tree of <paramref name="text"/>, checked as <see cref="Parse"/> checks.</summary>
+    public static JsonNode? ParseTree(string text) => ParseTree(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A tree of <paramref name="utf8"/>, checked as <see cref="Parse"/> checks.</summary>
+    public static JsonNode? ParseTree(ReadOnlySpan<byte> utf8) => ParseTree(utf8.ToArray());
+
+    private static JsonNode? ParseTree(byte[] utf8)
+    {
+        using var document = Parse(utf8);
+        var root = document.RootElement.Clone(); // the tree outlives the pooled document
+        return root.ValueKind switch
+        {
+            JsonValueKind.Object => JsonObject.Create(root),
+            JsonValueKind.Array => JsonArray.Create(root),
+            JsonValueKind.Null => null,
+            _ => JsonValue.Create(root),
+        };
+    }
 
     /// <summary>
     /// A whole body that must be a JSON object (see <see cref="ReadUtf8Async"/>). The element owns its memory: it
