@@ -256,16 +256,43 @@ internal static class Translation
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// An object written by <paramref name="members"/>, as UTF-8 JSON of its exact length. The buffer and writer it is
+    /// written with are kept per thread and reused (a body is written start to end without waiting, then copied out),
+    /// as System.Text.Json keeps its own: making both for every forwarded request was about 0.4 KB of each model call's
+    /// allocations. A buffer grown past <see cref="RetainedBytes"/> by a large request is not kept.
+    /// </summary>
     private static byte[] Write(Action<Utf8JsonWriter> members)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
+        var (buffer, writer) = t_scratch ?? NewScratch();
+        t_scratch = null; // taken for this write; a write inside it, if there ever is one, makes its own
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer); // also clears what a write that threw left behind
+        try
         {
             writer.WriteStartObject();
             members(writer);
             writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (buffer.Capacity <= RetainedBytes)
+            {
+                t_scratch = (buffer, writer);
+            }
         }
 
-        return buffer.WrittenSpan.ToArray();
+        static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewScratch()
+        {
+            var buffer = new ArrayBufferWriter<byte>(1024);
+            return (buffer, new Utf8JsonWriter(buffer, WireJson.WriterOptions));
+        }
     }
+
+    private const int RetainedBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_scratch;
 }
