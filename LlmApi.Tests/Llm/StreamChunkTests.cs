@@ -111,5 +111,42 @@ public class StreamChunkTests
         Assert.ThrowsAny<JsonException>(() => Read(line));
     }
 
+    /// <summary>
+    /// An OpenAI stream passed through unchanged is read without copying its text out; it must count the same pieces as
+    /// content (time to first token, and what a stream cut short is charged) and read the same usage as the full reader.
+    /// </summary>
+    [Theory]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"content":"\n"}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"content":null,"reasoning_content":"hmm"}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"reasoning_content":""}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{"}}]}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"tool_calls":[]}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"tool_calls":[1,"x"]}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"text":"lo","finish_reason":null}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"text":"","delta":{"content":"x"}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"text":"x","delta":{"content":""}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"text":"x","delta":{"content":5}}]}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""")]
+    [InlineData("""data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}""")]
+    [InlineData("""data: {"choices":[{"index":0,"delta":{"content":"!"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}""")]
+    [InlineData("""data: {"choices":"x","delta":{"content":"x"}}""")]
+    [InlineData("""data: [DONE]""")]
+    [InlineData(""": keep-alive""")]
+    public void A_passed_through_openai_chunk_counts_as_the_full_reader_counts(string line)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(line);
+        var full = OpenAiWire.ReadChunk(utf8);
+        var passed = OpenAiWire.ReadPassedChunk(utf8);
+
+        Assert.Equal(full is null, passed is null);
+        Assert.Equal(full?.HasContent, passed?.HasContent);
+        Assert.Equal(full?.Usage, passed?.Usage);
+        Assert.Equal(full?.UsageOnly, passed?.UsageOnly);
+        Assert.Equal(full?.End, passed?.End);
+        Assert.Null(passed?.Text);
+    }
+
     private static Delta Read(string line) => OllamaWire.ReadChunk(Encoding.UTF8.GetBytes(line));
 }

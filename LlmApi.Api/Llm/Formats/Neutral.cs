@@ -52,8 +52,14 @@ internal sealed class Delta
     /// <summary>An OpenAI chunk that carries only usage (<c>choices: []</c>), sent to clients that asked for it.</summary>
     public bool UsageOnly { get; set; }
 
+    /// <summary>
+    /// Set by a reader that found generated content without copying it out (a stream passed through unchanged, whose
+    /// text nobody reads): then <see cref="Text"/>, <see cref="Thinking"/> and <see cref="ToolCalls"/> stay empty.
+    /// </summary>
+    public bool ContentSeen { get; init; }
+
     /// <summary>True when this piece carries something generated (for time to first token and chunk counting).</summary>
-    public bool HasContent => !string.IsNullOrEmpty(Text) || !string.IsNullOrEmpty(Thinking) || ToolCalls is { Count: > 0 };
+    public bool HasContent => ContentSeen || !string.IsNullOrEmpty(Text) || !string.IsNullOrEmpty(Thinking) || ToolCalls is { Count: > 0 };
 }
 
 internal static class FinishReasons

@@ -75,7 +75,15 @@ internal static class OpenAiWire
     /// One SSE line (UTF-8) of a chat or text-completion stream; null for lines that carry nothing (comments, blanks). Read
     /// from a pooled <see cref="JsonDocument"/>, not a tree: a stream is read a line at a time, and most lines pass through.
     /// </summary>
-    public static Delta? ReadChunk(ReadOnlyMemory<byte> line)
+    public static Delta? ReadChunk(ReadOnlyMemory<byte> line) => ReadChunk(line, textWanted: true);
+
+    /// <summary>
+    /// <see cref="ReadChunk(ReadOnlyMemory{byte})"/> for a stream that goes to an OpenAI client as it came: the chunk is
+    /// checked alike and its usage read, but its text is only looked at, not copied out (<see cref="Delta.ContentSeen"/>).
+    /// </summary>
+    public static Delta? ReadPassedChunk(ReadOnlyMemory<byte> line) => ReadChunk(line, textWanted: false);
+
+    private static Delta? ReadChunk(ReadOnlyMemory<byte> line, bool textWanted)
     {
         if (!line.Span.StartsWith("data:"u8))
         {
@@ -100,13 +108,27 @@ internal static class OpenAiWire
         var choice = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0 ? choices[0] : default;
         var delta = choice.Get("delta");
         var usage = Usage(chunk);
+        var usageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage is not null;
+        if (!textWanted)
+        {
+            // What ReadChunk would count as content: the delta's text (else the choice's), its reasoning, a tool call.
+            var text = delta.Get("content") is { ValueKind: JsonValueKind.String } content ? content : choice.Get("text");
+            return new Delta
+            {
+                ContentSeen = IsText(text) || IsText(delta.Get("reasoning_content"))
+                    || (delta.Get("tool_calls") is { ValueKind: JsonValueKind.Array } toolCalls && toolCalls.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object)),
+                Usage = usage,
+                UsageOnly = usageOnly,
+            };
+        }
+
         var result = new Delta
         {
             Text = JsonRead.String(delta.Get("content")) ?? JsonRead.String(choice.Get("text")),
             Thinking = JsonRead.String(delta.Get("reasoning_content")),
             FinishReason = JsonRead.String(choice.Get("finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
             Usage = usage,
-            UsageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage is not null,
+            UsageOnly = usageOnly,
         };
         if (delta.Get("tool_calls") is { ValueKind: JsonValueKind.Array } calls)
         {
@@ -117,6 +139,9 @@ internal static class OpenAiWire
 
         return result;
     }
+
+    /// <summary>A string that is not empty (compared as written, so nothing is decoded).</summary>
+    private static bool IsText(JsonElement element) => element.ValueKind == JsonValueKind.String && !element.ValueEquals(ReadOnlySpan<byte>.Empty);
 
     public static JsonObject WriteChat(Completion completion, string id, long created, string model)
     {

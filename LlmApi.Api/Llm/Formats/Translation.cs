@@ -139,8 +139,11 @@ internal static class Translation
     /// <summary>How to read the upstream's stream lines (UTF-8, one at a time), and how to write the client's.</summary>
     public static (Func<ReadOnlyMemory<byte>, Delta?> Read, ClientStream Write) Stream(ModelRequest request, UpstreamCall call, AnswerContext context)
     {
-        Func<ReadOnlyMemory<byte>, Delta?> read = call.IsOpenAi ? OpenAiWire.ReadChunk : line => line.IsEmpty ? null : OllamaWire.ReadChunk(line);
-        ClientStream write = (IsSameFormat(request.Api, call.Api), request.IsOpenAi) switch
+        var sameFormat = IsSameFormat(request.Api, call.Api);
+        Func<ReadOnlyMemory<byte>, Delta?> read = call.IsOpenAi
+            ? sameFormat ? OpenAiWire.ReadPassedChunk : OpenAiWire.ReadChunk // an OpenAI client gets the lines as they came
+            : line => line.IsEmpty ? null : OllamaWire.ReadChunk(line);
+        ClientStream write = (sameFormat, request.IsOpenAi) switch
         {
             (true, true) => new OpenAiPassthroughStream(request.IncludeUsage),
             (true, false) => new OllamaPassthroughStream(context.Annotate),
