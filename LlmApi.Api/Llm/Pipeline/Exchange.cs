@@ -42,7 +42,7 @@ internal sealed class Exchange(HttpContext http, Caller caller, ModelRequest req
         {
             { "gen_ai.operation.name", Request.Operation },
             { "gen_ai.request.model", Request.Model }, // what was asked for; after a fallback the answer's model differs
-            { "tenant.id", Caller.TenantId.ToString("D") },
+            { "tenant.id", Caller.TenantIdText },
         };
         if (Target is { } target)
         {

@@ -60,7 +60,7 @@ internal sealed partial class ModelGateway(
         var admitting = Stopwatch.GetTimestamp();
         var admission = await limiter.AdmitAsync(caller, request.ReservedTokens);
         telemetry.Admission.Record(Stopwatch.GetElapsedTime(admitting).TotalSeconds,
-            new KeyValuePair<string, object?>("tenant.id", caller.TenantId.ToString("D")),
+            new KeyValuePair<string, object?>("tenant.id", caller.TenantIdText),
             new KeyValuePair<string, object?>("llmapi.admission.result", admission switch
             {
                 { KeyRefusal: not null } => "key",
@@ -90,7 +90,7 @@ internal sealed partial class ModelGateway(
         {
             activity!.SetTag("gen_ai.operation.name", request.Operation);
             activity.SetTag("gen_ai.request.model", request.Model);
-            activity.SetTag("tenant.id", caller.TenantId.ToString("D"));
+            activity.SetTag("tenant.id", caller.TenantIdText);
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
