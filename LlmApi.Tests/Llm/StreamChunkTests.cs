@@ -148,5 +148,29 @@ public class StreamChunkTests
         Assert.Null(passed?.Text);
     }
 
+    /// <summary>
+    /// JSON may escape half a surrogate pair, which no .NET string can hold: such a piece is refused (the stream ends
+    /// there), in a value or in a member name, while a whole pair, or a backslash that only looks like the start of
+    /// one, reads as text.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"message":{"content":"Hel\ud800"},"done":false}""", null)]
+    [InlineData("""{"message":{"content":"Hel\uDC00lo"},"done":false}""", null)]
+    [InlineData("""{"message":{"content\ud83d":"Hel"},"done":false}""", null)]
+    [InlineData("""{"message":{"content":"Hel\ud83d\ude00"},"done":false}""", "Hel\U0001F600")]
+    [InlineData("""{"message":{"content":"Hel\\ud800"},"done":false}""", "Hel\\ud800")]
+    public void A_piece_with_a_lone_surrogate_is_refused_and_a_pair_is_read(string line, string? text)
+    {
+        if (text is null)
+        {
+            Assert.ThrowsAny<JsonException>(() => Read(line));
+            Assert.ThrowsAny<JsonException>(() => OpenAiWire.ReadPassedChunk(Encoding.UTF8.GetBytes("data: " + line)));
+        }
+        else
+        {
+            Assert.Equal(text, Read(line).Text);
+        }
+    }
+
     private static Delta Read(string line) => OllamaWire.ReadChunk(Encoding.UTF8.GetBytes(line));
 }
