@@ -45,11 +45,32 @@ public sealed class RedisCluster : ITestRedis
         return count;
     }
 
+    /// <summary>
+    /// Starts and forms the cluster. A node's ports are probed free and then bound by redis-server, and another process
+    /// may take one in between (its own, or the cluster bus port 10,000 above it, from the same ephemeral range as every
+    /// outgoing connection): a node that never answers failed a whole CI run's cluster collection once. As for a single
+    /// server (<see cref="RedisServer.StartAsync"/>), a few attempts with fresh ports make that harmless.
+    /// </summary>
     public static async Task<RedisCluster> StartAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync();
+            }
+            catch (InvalidOperationException) when (attempt < 3)
+            {
+                // the processes are stopped and the folder removed; try again on other ports
+            }
+        }
+    }
+
+    private static async Task<RedisCluster> StartOnceAsync()
     {
         var server = Executables.Find("redis-server") ?? throw new InvalidOperationException("redis-server is not on PATH (apt-get install -y redis-server).");
         var directory = Directory.CreateTempSubdirectory("llmapi-test-cluster-").FullName;
-        var ports = Enumerable.Range(0, Nodes).Select(_ => RedisServer.FreeTcpPort()).Distinct().ToArray();
+        var ports = Enumerable.Range(0, Nodes).Select(_ => FreeNodePort()).Distinct().ToArray();
         var processes = ports.Select(port =>
         {
             var node = Directory.CreateDirectory(Path.Combine(directory, port.ToString(CultureInfo.InvariantCulture))).FullName;
@@ -84,6 +105,33 @@ public sealed class RedisCluster : ITestRedis
             await RedisProcesses.StopAsync(processes);
             Directory.Delete(directory, recursive: true);
             throw;
+        }
+    }
+
+    /// <summary>A free port whose cluster bus port (10,000 above it, so at most 55535) is free too.</summary>
+    private static int FreeNodePort()
+    {
+        while (true)
+        {
+            var port = RedisServer.FreeTcpPort();
+            if (port <= 55535 && IsFree(port + 10000))
+            {
+                return port;
+            }
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 
