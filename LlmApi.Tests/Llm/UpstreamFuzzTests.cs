@@ -12,9 +12,10 @@ namespace LlmApi.Tests.Llm;
 
 /// <summary>
 /// Model servers answering wrongly, generated from a fixed seed: valid answers of both formats, whole and streamed,
-/// with a value of another type, a member missing or named twice, text cut short or not UTF-8 or a lone surrogate, lines of junk, another
-/// status or content type, nothing at all. Whatever comes back, the client gets its answer or a whole error document
-/// (502 for an answer that is not one), never a 500 or a torn connection, and the gateway logs no unhandled error.
+/// with a value of another type, a member missing or named twice, text cut short, not UTF-8 or a lone surrogate, lines
+/// of junk, another status or content type, nothing at all. Whatever comes back, the client gets its answer or a whole
+/// error document (502 for an answer that is not one), never a 500 or a torn connection, and the gateway logs no
+/// unhandled error.
 /// And an answer in a charset its content type names reaches the client in UTF-8, whichever way it goes.
 /// </summary>
 [Collection(SharedApi.Name)]
@@ -430,13 +431,13 @@ public sealed class UpstreamFuzzTests(ApiFixture fixture) : IAsyncLifetime
                 }
 
                 return parts;
+            case 8: // the last line without its newline, or the end of the stream missing
+                return _random.Next(2) == 0 ? [.. Joined().SkipLast(1)] : [.. lines.SkipLast(1).SelectMany(l => new[] { l, newline })];
             case 9: // a string holding an escaped lone surrogate: valid JSON, yet no text (reading it as a string throws)
                 var inLine = _random.Next(lines.Count);
                 var lastQuote = Array.LastIndexOf(lines[inLine], (byte)'"');
                 lines[inLine] = lastQuote <= 0 ? lines[inLine] : [.. lines[inLine][..lastQuote], .. "\\ud800"u8, .. lines[inLine][lastQuote..]];
                 return Joined();
-            case 8: // the last line without its newline, or the end of the stream missing
-                return _random.Next(2) == 0 ? [.. Joined().SkipLast(1)] : [.. lines.SkipLast(1).SelectMany(l => new[] { l, newline })];
             default:
                 return Joined();
         }
