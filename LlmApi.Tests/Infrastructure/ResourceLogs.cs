@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>
+/// The last lines each AppHost resource wrote, all replicas of a resource together. Aspire forwards every resource's
+/// output to the host's logging under the category "{AppHost}.Resources.{resource}"; this keeps the tail of it, so a
+/// test that meets a server error through the AppHost can show what the server logged.
+/// </summary>
+public sealed partial class ResourceLogs : ILoggerProvider
+{
+    private const string Marker = ".Resources.";
+    private const int Kept = 400;
+
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _byResource = new(StringComparer.Ordinal);
+
+    public ILogger CreateLogger(string categoryName)
+    {
+        var at = categoryName.LastIndexOf(Marker, StringComparison.Ordinal);
+        return at < 0 ? NullLogger.Instance : new Logger(_byResource.GetOrAdd(categoryName[(at + Marker.Length)..], _ => new()));
+    }
+
+    /// <summary>The resource's last <paramref name="count"/> lines, oldest first.</summary>
+    public IReadOnlyList<string> Last(string resource, int count) =>
+        _byResource.TryGetValue(resource, out var lines) ? [.. lines.TakeLast(count)] : [];
+
+    public void Dispose()
+    {
+    }
+
+    // The development console logger colours its level names; the escapes only clutter a failure message.
+    [GeneratedRegex(@"\x1b\[[0-9;]*m")]
+    private static partial Regex Colours();
+
+    private sealed class Logger(ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lines.Enqueue(Colours().Replace(formatter(state, exception), ""));
+            while (lines.Count > Kept && lines.TryDequeue(out _))
+            {
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Fails the test on a 500 from the API, with the API's last log lines in the message. This API never answers 500 on
+/// purpose (problem+json with the status that fits, or 503 while Redis is away), and through the AppHost the replica's
+/// log is the only place the exception behind one can be read.
+/// </summary>
+internal sealed class FailOnServerError(ResourceLogs logs, string resource) : DelegatingHandler(new SocketsHttpHandler())
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.InternalServerError)
+        {
+            // The replica's lines reach the host through the orchestrator's log stream, a moment after the answer.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            Assert.Fail($"{request.Method} {request.RequestUri} answered 500. The {resource} replicas' last log lines:"
+                + Environment.NewLine + string.Join(Environment.NewLine, logs.Last(resource, 80)));
+        }
+
+        return response;
+    }
+}
