@@ -21,7 +21,7 @@ internal static class OllamaToOpenAi
     private static readonly string[] SamplingOptions = ["temperature", "top_p", "seed", "frequency_penalty", "presence_penalty"];
 
     /// <summary>Whether a generate request needs OpenAI's plain text completions (raw prompt or fill-in-the-middle) rather than chat.</summary>
-    public static bool GenerateNeedsTextCompletion(JsonElement body) => JsonRead.Bool(body.Get("raw")) == true || JsonRead.Has(body, "suffix");
+    public static bool GenerateNeedsTextCompletion(JsonElement body) => JsonRead.Bool(body.Get("raw"u8)) == true || JsonRead.Has(body, "suffix"u8);
 
     public static JsonObject Chat(ModelRequest request, string model)
     {

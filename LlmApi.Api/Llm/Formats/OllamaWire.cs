@@ -40,20 +40,20 @@ internal static class OllamaWire
             throw new JsonException("A stream chunk is not a JSON object.");
         }
 
-        var message = chunk.Get("message");
-        var done = JsonRead.Bool(chunk.Get("done")) == true;
+        var message = chunk.Get("message"u8);
+        var done = JsonRead.Bool(chunk.Get("done"u8)) == true;
         var delta = new Delta
         {
-            Text = JsonRead.String(message.Get("content")) ?? JsonRead.String(chunk.Get("response")),
-            Thinking = JsonRead.String(message.Get("thinking")) ?? JsonRead.String(chunk.Get("thinking")),
+            Text = JsonRead.String(message.Get("content"u8)) ?? JsonRead.String(chunk.Get("response"u8)),
+            Thinking = JsonRead.String(message.Get("thinking"u8)) ?? JsonRead.String(chunk.Get("thinking"u8)),
             End = done,
-            FinishReason = done ? FinishReasons.FromOllama(JsonRead.String(chunk.Get("done_reason"))) : null,
-            Usage = done ? new TokenUsage(JsonRead.Int(chunk.Get("prompt_eval_count")) ?? 0, JsonRead.Int(chunk.Get("eval_count")) ?? 0) : null,
+            FinishReason = done ? FinishReasons.FromOllama(JsonRead.String(chunk.Get("done_reason"u8))) : null,
+            Usage = done ? new TokenUsage(JsonRead.Int(chunk.Get("prompt_eval_count"u8)) ?? 0, JsonRead.Int(chunk.Get("eval_count"u8)) ?? 0) : null,
         };
-        if (message.Get("tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0)
+        if (message.Get("tool_calls"u8) is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0)
         {
             delta.ToolCalls = [.. calls.EnumerateArray().Select((c, i) => new ToolCallDelta(i, OpenAiWire.NewCallId(),
-                JsonRead.String(c.Get("function").Get("name")), ArgumentsText(c.Get("function").Get("arguments"))))];
+                JsonRead.String(c.Get("function"u8).Get("name"u8)), ArgumentsText(c.Get("function"u8).Get("arguments"u8))))];
         }
 
         return delta;

@@ -11,8 +11,8 @@ internal static class OpenAiWire
         ? new TokenUsage(JsonRead.Int(usage["prompt_tokens"]) ?? 0, JsonRead.Int(usage["completion_tokens"]) ?? 0)
         : null;
 
-    private static TokenUsage? Usage(JsonElement answer) => answer.Get("usage") is { ValueKind: JsonValueKind.Object } usage
-        ? new TokenUsage(JsonRead.Int(usage.Get("prompt_tokens")) ?? 0, JsonRead.Int(usage.Get("completion_tokens")) ?? 0)
+    private static TokenUsage? Usage(JsonElement answer) => answer.Get("usage"u8) is { ValueKind: JsonValueKind.Object } usage
+        ? new TokenUsage(JsonRead.Int(usage.Get("prompt_tokens"u8)) ?? 0, JsonRead.Int(usage.Get("completion_tokens"u8)) ?? 0)
         : null;
 
     /// <summary>
@@ -25,14 +25,14 @@ internal static class OpenAiWire
     {
         using var document = UpstreamJson.Parse(answer);
         var root = document.RootElement;
-        var choices = root.Get("choices");
+        var choices = root.Get("choices"u8);
         if (root.ValueKind != JsonValueKind.Object || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
             || choices[0].ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("The answer has no choices.");
         }
 
-        if (chat && choices[0].Get("message").ValueKind != JsonValueKind.Object)
+        if (chat && choices[0].Get("message"u8).ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("The choice has no message.");
         }
@@ -104,19 +104,19 @@ internal static class OpenAiWire
             throw new JsonException("A stream chunk is not a JSON object.");
         }
 
-        var choices = chunk.Get("choices");
+        var choices = chunk.Get("choices"u8);
         var choice = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0 ? choices[0] : default;
-        var delta = choice.Get("delta");
+        var delta = choice.Get("delta"u8);
         var usage = Usage(chunk);
         var usageOnly = choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0 && usage is not null;
         if (!textWanted)
         {
             // What ReadChunk would count as content: the delta's text (else the choice's), its reasoning, a tool call.
-            var text = delta.Get("content") is { ValueKind: JsonValueKind.String } content ? content : choice.Get("text");
+            var text = delta.Get("content"u8) is { ValueKind: JsonValueKind.String } content ? content : choice.Get("text"u8);
             return new Delta
             {
-                ContentSeen = IsText(text) || IsText(delta.Get("reasoning_content"))
-                    || (delta.Get("tool_calls") is { ValueKind: JsonValueKind.Array } toolCalls && toolCalls.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object)),
+                ContentSeen = IsText(text) || IsText(delta.Get("reasoning_content"u8))
+                    || (delta.Get("tool_calls"u8) is { ValueKind: JsonValueKind.Array } toolCalls && toolCalls.EnumerateArray().Any(c => c.ValueKind == JsonValueKind.Object)),
                 Usage = usage,
                 UsageOnly = usageOnly,
             };
@@ -124,17 +124,17 @@ internal static class OpenAiWire
 
         var result = new Delta
         {
-            Text = JsonRead.String(delta.Get("content")) ?? JsonRead.String(choice.Get("text")),
-            Thinking = JsonRead.String(delta.Get("reasoning_content")),
-            FinishReason = JsonRead.String(choice.Get("finish_reason")) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
+            Text = JsonRead.String(delta.Get("content"u8)) ?? JsonRead.String(choice.Get("text"u8)),
+            Thinking = JsonRead.String(delta.Get("reasoning_content"u8)),
+            FinishReason = JsonRead.String(choice.Get("finish_reason"u8)) is { } finish ? FinishReasons.FromOpenAi(finish) : null,
             Usage = usage,
             UsageOnly = usageOnly,
         };
-        if (delta.Get("tool_calls") is { ValueKind: JsonValueKind.Array } calls)
+        if (delta.Get("tool_calls"u8) is { ValueKind: JsonValueKind.Array } calls)
         {
             result.ToolCalls = [.. calls.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.Object).Select(c => new ToolCallDelta(
-                JsonRead.Int(c.Get("index")) ?? 0, JsonRead.String(c.Get("id")),
-                JsonRead.String(c.Get("function").Get("name")), JsonRead.String(c.Get("function").Get("arguments"))))];
+                JsonRead.Int(c.Get("index"u8)) ?? 0, JsonRead.String(c.Get("id"u8)),
+                JsonRead.String(c.Get("function"u8).Get("name"u8)), JsonRead.String(c.Get("function"u8).Get("arguments"u8))))];
         }
 
         return result;

@@ -31,7 +31,7 @@ internal static class RequestReader
             return (null, errors);
         }
 
-        var model = JsonRead.String(body.Get("model"));
+        var model = JsonRead.String(body.Get("model"u8));
         if (string.IsNullOrWhiteSpace(model))
         {
             errors["model"] = ["The model field is required and must be a string."];
@@ -50,7 +50,7 @@ internal static class RequestReader
         };
 
         var isOpenAi = ModelRequest.IsOpenAiApi(api);
-        if (!isOpenAi && body.Get("options") is var ollamaOptions && JsonRead.IsPresent(ollamaOptions) && ollamaOptions.ValueKind != JsonValueKind.Object)
+        if (!isOpenAi && body.Get("options"u8) is var ollamaOptions && JsonRead.IsPresent(ollamaOptions) && ollamaOptions.ValueKind != JsonValueKind.Object)
         {
             errors["options"] = ["options must be an object."];
         }
@@ -62,9 +62,9 @@ internal static class RequestReader
         }
 
         var choices = 1;
-        if (isOpenAi && JsonRead.Has(body, "n"))
+        if (isOpenAi && JsonRead.Has(body, "n"u8))
         {
-            choices = JsonRead.Int(body.Get("n")) is { } n and >= 1 and <= 16 ? n : 0;
+            choices = JsonRead.Int(body.Get("n"u8)) is { } n and >= 1 and <= 16 ? n : 0;
             if (choices == 0)
             {
                 errors["n"] = ["n must be a whole number from 1 to 16."];
@@ -77,9 +77,9 @@ internal static class RequestReader
         }
 
         var includeUsage = false;
-        if (isOpenAi && body.Get("stream_options") is var streamOptions && JsonRead.IsPresent(streamOptions))
+        if (isOpenAi && body.Get("stream_options"u8) is var streamOptions && JsonRead.IsPresent(streamOptions))
         {
-            var include = streamOptions.Get("include_usage");
+            var include = streamOptions.Get("include_usage"u8);
             includeUsage = JsonRead.Bool(include) ?? false;
             if (streamOptions.ValueKind != JsonValueKind.Object || (JsonRead.IsPresent(include) && JsonRead.Bool(include) is null))
             {
@@ -125,9 +125,9 @@ internal static class RequestReader
     {
         var (node, field) = api switch
         {
-            ClientApi.OpenAiChat when JsonRead.Has(body, "max_completion_tokens") => (body.Get("max_completion_tokens"), "max_completion_tokens"),
-            ClientApi.OpenAiChat or ClientApi.OpenAiCompletion => (body.Get("max_tokens"), "max_tokens"),
-            ClientApi.OllamaChat or ClientApi.OllamaGenerate => (body.Get("options").Get("num_predict"), "options.num_predict"),
+            ClientApi.OpenAiChat when JsonRead.Has(body, "max_completion_tokens"u8) => (body.Get("max_completion_tokens"u8), "max_completion_tokens"),
+            ClientApi.OpenAiChat or ClientApi.OpenAiCompletion => (body.Get("max_tokens"u8), "max_tokens"),
+            ClientApi.OllamaChat or ClientApi.OllamaGenerate => (body.Get("options"u8).Get("num_predict"u8), "options.num_predict"),
             _ => (default, "max_tokens"),
         };
         if (!JsonRead.IsPresent(node))
@@ -166,7 +166,7 @@ internal static class RequestReader
     /// <summary>Checks chat messages; returns the prompt's token estimate.</summary>
     private static int Messages(JsonElement body, string[] roles, bool openAi, Dictionary<string, string[]> errors)
     {
-        var messages = body.Get("messages");
+        var messages = body.Get("messages"u8);
         if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {
             errors["messages"] = ["messages must be a non-empty array of messages."];
@@ -184,13 +184,13 @@ internal static class RequestReader
                 continue;
             }
 
-            if (!IsOneOf(message.Get("role"), roles))
+            if (!IsOneOf(message.Get("role"u8), roles))
             {
                 errors[$"messages[{index}].role"] = [$"role must be one of {string.Join(", ", roles)}."];
             }
 
-            estimate += 4 + (openAi ? OpenAiContent(message.Get("content"), index, errors) : OllamaContent(message, index, errors));
-            var toolCalls = message.Get("tool_calls");
+            estimate += 4 + (openAi ? OpenAiContent(message.Get("content"u8), index, errors) : OllamaContent(message, index, errors));
+            var toolCalls = message.Get("tool_calls"u8);
             if (toolCalls.ValueKind == JsonValueKind.Array)
             {
                 estimate += RawTokens(toolCalls);
@@ -201,7 +201,7 @@ internal static class RequestReader
             }
         }
 
-        var tools = body.Get("tools");
+        var tools = body.Get("tools"u8);
         if (tools.ValueKind == JsonValueKind.Array)
         {
             estimate += RawTokens(tools);
@@ -247,14 +247,14 @@ internal static class RequestReader
                 foreach (var part in content.EnumerateArray())
                 {
                     var index = j++;
-                    var type = part.Get("type");
+                    var type = part.Get("type"u8);
                     if (part.ValueKind != JsonValueKind.Object || type.ValueKind != JsonValueKind.String)
                     {
                         errors[$"messages[{message}].content[{index}]"] = ["Each content part must be an object with a type."];
                     }
                     else if (type.ValueEquals("text"))
                     {
-                        if (part.Get("text") is { ValueKind: JsonValueKind.String } text)
+                        if (part.Get("text"u8) is { ValueKind: JsonValueKind.String } text)
                         {
                             estimate += Tokens(text);
                         }
@@ -265,7 +265,7 @@ internal static class RequestReader
                     }
                     else if (type.ValueEquals("image_url"))
                     {
-                        if (part.Get("image_url").Get("url").ValueKind != JsonValueKind.String)
+                        if (part.Get("image_url"u8).Get("url"u8).ValueKind != JsonValueKind.String)
                         {
                             errors[$"messages[{message}].content[{index}].image_url.url"] = ["An image part needs image_url.url."];
                         }
@@ -283,11 +283,11 @@ internal static class RequestReader
 
     /// <summary>Ollama content: a string, with images as base64 strings beside it.</summary>
     private static int OllamaContent(JsonElement message, int index, Dictionary<string, string[]> errors) =>
-        OptionalText(message.Get("content"), $"messages[{index}]", "content", errors) + Images(message.Get("images"), $"messages[{index}].images", errors);
+        OptionalText(message.Get("content"u8), $"messages[{index}]", "content", errors) + Images(message.Get("images"u8), $"messages[{index}].images", errors);
 
     private static int GeneratePrompt(JsonElement body, Dictionary<string, string[]> errors) =>
-        3 + OptionalText(body.Get("prompt"), null, "prompt", errors) + OptionalText(body.Get("system"), null, "system", errors)
-        + OptionalText(body.Get("suffix"), null, "suffix", errors) + Images(body.Get("images"), "images", errors);
+        3 + OptionalText(body.Get("prompt"u8), null, "prompt", errors) + OptionalText(body.Get("system"u8), null, "system", errors)
+        + OptionalText(body.Get("suffix"u8), null, "suffix", errors) + Images(body.Get("images"u8), "images", errors);
 
     /// <summary>An optional string field's token estimate, or an error naming it (under <paramref name="parent"/>) when it is not a string.</summary>
     private static int OptionalText(JsonElement value, string? parent, string field, Dictionary<string, string[]> errors)

@@ -157,8 +157,8 @@ internal static class Translation
     private static byte[] ForwardOpenAi(ModelRequest request, string model)
     {
         // The reserved maximum replaces what the client asked for, under either name it used (max_tokens when neither).
-        var hasNewName = JsonRead.Has(request.Json, "max_completion_tokens");
-        var hasOldName = !hasNewName || JsonRead.Has(request.Json, "max_tokens");
+        var hasNewName = JsonRead.Has(request.Json, "max_completion_tokens"u8);
+        var hasOldName = !hasNewName || JsonRead.Has(request.Json, "max_tokens"u8);
         return Forward(request.Json, model, request.Stream, OpenAiSet, (name, writer) =>
         {
             switch (name)
@@ -187,7 +187,7 @@ internal static class Translation
     {
         writer.WriteString("model", model);
         writer.WritePropertyName("input");
-        body.Get("prompt").WriteTo(writer);
+        body.Get("prompt"u8).WriteTo(writer);
         foreach (var field in (string[])["options", "keep_alive"])
         {
             if (JsonRead.Has(body, field))
