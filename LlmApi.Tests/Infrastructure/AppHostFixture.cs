@@ -3,9 +3,7 @@ extern alias AppHost;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
 
 namespace LlmApi.Tests.Infrastructure;
 
@@ -26,10 +24,10 @@ public sealed class AppHostFixture : IAsyncLifetime
     public TimeSpan StartToHealthy { get; private set; }
 
     /// <summary>What the API and console replicas wrote last (their console output, forwarded by Aspire).</summary>
-    public ResourceLogs Logs { get; } = new();
+    public ResourceLogs Logs { get; private set; } = null!;
 
     /// <summary>A client of the API through the AppHost's endpoint; a 500 fails the test with the API's log lines.</summary>
-    public HttpClient CreateApiClient() => new(new FailOnServerError(Logs, "api")) { BaseAddress = App.GetEndpoint("api", "http") };
+    public HttpClient CreateApiClient() => Logs.CreateClient(App, "api");
 
     /// <summary>Where a browser reaches the console (the AppHost's proxy in front of its replicas).</summary>
     public Uri ConsoleUrl => App.GetEndpoint("console", "http");
@@ -54,7 +52,7 @@ public sealed class AppHostFixture : IAsyncLifetime
             "Cache:Mode=executable", $"Cache:DataDirectory={_redisDirectory}", $"Parameters:metrics-scrape-key={MetricsScrapeKey}",
             $"Parameters:operator-key={OperatorKey}", $"Llm:Upstreams:local:Endpoint={Upstream.Url}",
         ], timeout.Token);
-        builder.Services.AddLogging(logging => logging.AddProvider(Logs).AddFilter<ResourceLogs>(null, LogLevel.Information));
+        Logs = ResourceLogs.Capture(builder);
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(

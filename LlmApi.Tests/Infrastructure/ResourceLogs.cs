@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,6 +19,21 @@ public sealed partial class ResourceLogs : ILoggerProvider
     private const int Kept = 400;
 
     private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _byResource = new(StringComparer.Ordinal);
+
+    /// <summary>Keeps the resources' output of the AppHost that <paramref name="builder"/> builds.</summary>
+    public static ResourceLogs Capture(IDistributedApplicationTestingBuilder builder)
+    {
+        var logs = new ResourceLogs();
+        builder.Services.AddLogging(logging => logging.AddProvider(logs).AddFilter<ResourceLogs>(null, LogLevel.Information));
+        return logs;
+    }
+
+    /// <summary>
+    /// A client of <paramref name="resource"/>'s http endpoint through the AppHost; a 500 fails the test with the
+    /// resource's last log lines.
+    /// </summary>
+    public HttpClient CreateClient(DistributedApplication app, string resource) =>
+        new(new FailOnServerError(this, resource)) { BaseAddress = app.GetEndpoint(resource, "http") };
 
     public ILogger CreateLogger(string categoryName)
     {

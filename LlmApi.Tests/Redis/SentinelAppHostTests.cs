@@ -22,6 +22,7 @@ public sealed class SentinelAppHostTests
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<AppHost::Projects.LlmApi_AppHost>(
                 ["Cache:Topology=sentinel", $"Cache:DataDirectory={dataDirectory}", $"Cache:Sentinel:FirstPort={FreePortRun(6)}", "Api:Replicas=1"],
                 timeout.Token);
+            var logs = ResourceLogs.Capture(builder);
             await using var app = await builder.BuildAsync(timeout.Token);
             await app.StartAsync(timeout.Token);
             await app.ResourceNotifications.WaitForResourceHealthyAsync("api", timeout.Token);
@@ -31,7 +32,7 @@ public sealed class SentinelAppHostTests
                 ["cache-redis-0", "cache-redis-1", "cache-redis-2", "cache-sentinel-0", "cache-sentinel-1", "cache-sentinel-2"],
                 model.Resources.OfType<ExecutableResource>().Select(r => r.Name).Where(n => n.StartsWith("cache", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
 
-            using var client = app.CreateHttpClient("api", "http");
+            using var client = logs.CreateClient(app, "api");
             var domain = ApiCalls.UniqueDomain("sentinel");
             using var registered = await client.PostAsJsonAsync("/api/auth/register", new
             {
