@@ -114,24 +114,10 @@ public sealed class RedisCluster : ITestRedis
         while (true)
         {
             var port = RedisServer.FreeTcpPort();
-            if (port <= 55535 && IsFree(port + 10000))
+            if (port <= 55535 && RedisServer.IsTcpPortFree(port + 10000))
             {
                 return port;
             }
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
         }
     }
 

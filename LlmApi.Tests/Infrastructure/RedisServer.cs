@@ -136,4 +136,19 @@ public sealed class RedisServer : ITestRedis
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>Whether <paramref name="port"/> can be bound on loopback now (another process may take it after).</summary>
+    internal static bool IsTcpPortFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }

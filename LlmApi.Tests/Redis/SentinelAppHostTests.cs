@@ -1,6 +1,5 @@
 extern alias AppHost;
 
-using System.Net.Sockets;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -54,26 +53,12 @@ public sealed class SentinelAppHostTests
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var first = Random.Shared.Next(20000, 30000);
-            if (Enumerable.Range(first, count).All(IsFree))
+            if (Enumerable.Range(first, count).All(RedisServer.IsTcpPortFree))
             {
                 return first;
             }
         }
 
         throw new InvalidOperationException($"No {count} consecutive free ports found.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }
