@@ -24,8 +24,9 @@ internal static class LlmGatewaySetup
         // Only the client's handlers are used (UpstreamHttp sends through them without an HttpClient), so no retries and
         // no client timeout: a call is not idempotent, streams last as long as they last, and the gateway's pipeline
         // decides timeouts and retries per upstream (UpstreamCaller). No redirects: a model server that answers 3xx is
-        // misconfigured, and following it would send the prompt and the upstream's key elsewhere. No per-request log lines from the factory (two handlers and two log scopes per
-        // call, measured at 2-4% of a call's CPU): the pipeline logs what matters, and the call is traced.
+        // misconfigured, and following it would send the prompt and the upstream's key elsewhere. No per-request log
+        // lines from the factory (two handlers and two log scopes per call, measured at 2-4% of a call's CPU): the
+        // pipeline logs what matters, and the call is traced.
         builder.Services.AddHttpClient(UpstreamHttp.ClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
             .RemoveAllLoggers();
