@@ -55,16 +55,13 @@ internal static class UpstreamJson
     /// <summary>True when <paramref name="utf8"/> holds <c>\uD800</c> to <c>\uDFFF</c> in any case (or what looks like it).</summary>
     private static bool HasSurrogateEscape(ReadOnlySpan<byte> utf8)
     {
-        for (var at = utf8.IndexOf(@"\u"u8); at >= 0;)
+        for (var at = utf8.IndexOf(@"\u"u8); at >= 0; at = utf8.IndexOf(@"\u"u8))
         {
-            var rest = utf8[(at + 2)..];
-            if (rest.Length >= 2 && (rest[0] | 0x20) == 'd' && (rest[1] | 0x20) is (>= (byte)'8' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f'))
+            utf8 = utf8[(at + 2)..];
+            if (utf8.Length >= 2 && (utf8[0] | 0x20) == 'd' && (utf8[1] | 0x20) is (>= (byte)'8' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f'))
             {
                 return true;
             }
-
-            var next = rest.IndexOf(@"\u"u8);
-            at = next < 0 ? -1 : at + 2 + next;
         }
 
         return false;
