@@ -94,3 +94,4 @@ for row in $ROWS; do
   done
   echo "$line | $(python3 -c "print(f'{(${total[B]} / ${count[B]}) / (${total[A]} / ${count[A]}):.3f}')") |"
 done
+machine_after

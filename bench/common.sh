@@ -116,10 +116,48 @@ start_ab() {
   echo "== settings from the Deployment: ${deployed[*]}"
 }
 
-# start_services SHARERS: prints the machine (shared with SHARERS), starts Redis on $REDIS_PORT (its files in $work)
-# and the benchmark upstream at $UPSTREAM_URL (its `dotnet run` added to pids), and waits for the upstream.
-start_services() {
+# pace: the CPU time, in ms, of a fixed loop (one thread), least and most of five runs: how fast this machine runs code
+# when a thread has a CPU. On a shared virtual machine it moves with the host's other guests (caches, memory
+# bandwidth, the other hyperthread), which the steal counter does not see: one session measured every process here
+# 1.5 to 2 times slower than the day before with 1-2% steal. Comparable across runs on one kind of machine.
+pace() {
+  python3 - <<'PY'
+import time
+def once():
+    start, x = time.process_time(), 0
+    for i in range(1_000_000):
+        x += i * i
+    return time.process_time() - start
+times = [1000 * once() for _ in range(5)]
+print(f"{min(times):.0f}-{max(times):.0f}")
+PY
+}
+
+# machine SHARERS: prints the machine (cores and CPU; shared with SHARERS) and its pace, and notes /proc/stat's
+# counters for machine_after.
+machine() {
   echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $1 share it"
+  echo "== pace: a fixed loop took $(pace) ms of CPU (bench/common.sh's pace; compare runs by it)"
+  machine_stat=$(head -1 /proc/stat)
+}
+
+# machine_after: what the machine gave the run since `machine`: the share of all CPU time the hypervisor gave to other
+# guests (steal, from /proc/stat) and the pace again. Figures from a run with steal above a few percent, or a pace
+# well above the quiet days' (docs/benchmarks.md), are slower throughout; ratios within the run still hold.
+machine_after() {
+  python3 - "$machine_stat" "$(head -1 /proc/stat)" <<'PY'
+import sys
+before, after = ([int(v) for v in line.split()[1:]] for line in sys.argv[1:3])
+spent = [b - a for a, b in zip(before, after)]  # user nice system idle iowait irq softirq steal (guest time is in user)
+print(f"== the host took {100 * spent[7] / max(sum(spent[:8]), 1):.1f}% of the CPU time over the run (steal, /proc/stat)", end="")
+PY
+  echo "; pace after: $(pace) ms"
+}
+
+# start_services SHARERS: prints the machine (shared with SHARERS: `machine`), starts Redis on $REDIS_PORT (its files
+# in $work) and the benchmark upstream at $UPSTREAM_URL (its `dotnet run` added to pids), and waits for the upstream.
+start_services() {
+  machine "$1"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
   dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
   pids+=($!)

@@ -99,3 +99,4 @@ diffs = [statistics.median(float(r[2]) for r in rows if int(r[0]) == t and r[1][
 print("B - A per turn (ms): " + ", ".join(f"{d:+.3f}" for d in diffs) + f"; median {statistics.median(diffs):+.3f}, "
       f"B lower in {sum(d < 0 for d in diffs)} of {len(diffs)}")
 EOF
+machine_after

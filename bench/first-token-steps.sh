@@ -130,3 +130,4 @@ for turn in $(seq 1 "$TURNS"); do
     echo "| $turn | $name | $calls | $added | ${s1:--} | ${s2:--} | ${s3:--} | ${s4:--} | ${s5:--} | ${total:--} |"
   done
 done
+machine_after

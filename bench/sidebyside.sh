@@ -28,7 +28,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 redis_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,]' '/^cmdstat_/ && !/^cmdstat_info/ {s += $2} END {print s + 0}'; }
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and the gateways share it"
+machine "wrk, Redis, the upstream and the gateways"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 npm install --prefix "$work/portkey" --no-audit --no-fund --silent "@portkey-ai/gateway@$PORTKEY_VERSION" >/dev/null
@@ -133,3 +133,4 @@ echo "API RSS: at most $(cat "$work/max_rss") MiB during the runs (sampled every
 echo "== time to the first token, one stream at a time on a kept-alive connection, 1000 each way alternating (bench/first-token.py)"
 python3 bench/first-token.py --count 1000 --side "upstream itself" "$UPSTREAM_URL/v1/chat/completions" openai \
   --side "this gateway" "$API_URL/v1/chat/completions" openai "authorization: Bearer $key"
+machine_after
