@@ -23,8 +23,7 @@ public static class Repository
     public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAppHostAsync(string? path, IEnumerable<string> args)
     {
         var started = Stopwatch.StartNew();
-        var dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
+        var start = new ProcessStartInfo(Executables.Dotnet)
         {
             WorkingDirectory = Root,
             RedirectStandardOutput = true,

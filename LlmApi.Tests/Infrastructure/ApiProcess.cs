@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace LlmApi.Tests.Infrastructure;
+
+/// <summary>
+/// The built API run as its own process, as its container runs it (<c>dotnet LlmApi.Api.dll</c>), configured only through
+/// settings: for what an operator sees when it will not start, which an in-process host cannot show reliably (a host
+/// that fails to start disposes itself on the application's thread while the test host is still reading its services).
+/// </summary>
+public static class ApiProcess
+{
+    /// <summary>
+    /// Starts the API with <paramref name="settings"/> (as command-line settings, in the Testing environment) and waits
+    /// for it to exit; its exit code and everything it wrote. Fails the test if it is still running after a minute.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var start = new ProcessStartInfo(Executables.Dotnet)
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "LlmApi.Api.dll"), "--environment=Testing", "--urls=http://127.0.0.1:0" },
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"The API was still running after a minute. It wrote:\n{await stdout}{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
