@@ -19,30 +19,13 @@ public static class ApiProcess
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "LlmApi.Api.dll"), "--environment=Testing", "--urls=http://127.0.0.1:0" },
             WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         foreach (var (key, value) in settings)
         {
             start.ArgumentList.Add($"--{key}={value}");
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"The API was still running after a minute. It wrote:\n{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var (exitCode, output, error) = await Executables.RunToEndAsync(start, "The API", TimeSpan.FromMinutes(1));
+        return (exitCode, output + error);
     }
 }

@@ -13,12 +13,7 @@ internal static class RedisProcesses
     /// <summary>The same, signing in with <paramref name="password"/> (passed in the environment, not the command line).</summary>
     public static async Task<string> AuthenticatedCliAsync(int port, string? password, params string[] command)
     {
-        var start = new ProcessStartInfo(Executables.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not on PATH (apt-get install -y redis-tools)."))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(Executables.Find("redis-cli") ?? throw new InvalidOperationException("redis-cli is not on PATH (apt-get install -y redis-tools)."));
         if (password is not null)
         {
             start.Environment["REDISCLI_AUTH"] = password;
@@ -35,11 +30,8 @@ internal static class RedisProcesses
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return await output + await error;
+        var (_, output, error) = await Executables.RunToEndAsync(start, "redis-cli", TimeSpan.FromMinutes(1));
+        return output + error;
     }
 
     /// <summary>Polls <paramref name="condition"/> for up to 30 s; failures to ask count as "not yet".</summary>

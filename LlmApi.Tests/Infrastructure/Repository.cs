@@ -23,13 +23,7 @@ public static class Repository
     public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAppHostAsync(string? path, IEnumerable<string> args)
     {
         var started = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(Executables.Dotnet)
-        {
-            WorkingDirectory = Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(Executables.Dotnet) { WorkingDirectory = Root };
         if (path is not null)
         {
             start.Environment["PATH"] = path;
@@ -40,12 +34,8 @@ public static class Repository
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr, started.Elapsed);
+        var (exitCode, output, error) = await Executables.RunToEndAsync(start, "The AppHost", TimeSpan.FromMinutes(2));
+        return (exitCode, output + error, started.Elapsed);
     }
 
     private static string FindRoot()

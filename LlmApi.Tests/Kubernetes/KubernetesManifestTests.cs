@@ -312,13 +312,9 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
                 .Where(l => !l.StartsWith('#')).Select(l => l + "test-value-0123456789abcdef0123456789");
             await File.WriteAllLinesAsync(Path.Combine(directory, "secrets.env"), secrets);
 
-            var start = new ProcessStartInfo("kubectl", ["kustomize", directory]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var kubectl = Process.Start(start)!;
-            var rendered = await kubectl.StandardOutput.ReadToEndAsync();
-            var errors = await kubectl.StandardError.ReadToEndAsync();
-            await kubectl.WaitForExitAsync();
+            var (exitCode, rendered, errors) = await Executables.RunToEndAsync(new ProcessStartInfo("kubectl", ["kustomize", directory]), "kubectl kustomize", TimeSpan.FromMinutes(1));
 
-            Assert.True(kubectl.ExitCode == 0, errors);
+            Assert.True(exitCode == 0, errors);
             Assert.Contains("kind: Secret", rendered, StringComparison.Ordinal);
             Assert.Contains("kind: StatefulSet", rendered, StringComparison.Ordinal);
             Assert.Contains("kind: HorizontalPodAutoscaler", rendered, StringComparison.Ordinal);
