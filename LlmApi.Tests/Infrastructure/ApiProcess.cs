@@ -10,19 +10,21 @@ namespace LlmApi.Tests.Infrastructure;
 public static class ApiProcess
 {
     /// <summary>
-    /// Starts the API with <paramref name="settings"/> (as command-line settings, in the Testing environment) and waits
+    /// Starts the API with <paramref name="settings"/> (as environment variables, in the Testing environment) and waits
     /// for it to exit; its exit code and everything it wrote. Fails the test if it is still running after a minute.
     /// </summary>
     public static async Task<(int ExitCode, string Output)> RunUntilExitAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var start = new ProcessStartInfo(Executables.Dotnet)
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "LlmApi.Api.dll"), "--environment=Testing", "--urls=http://127.0.0.1:0" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "LlmApi.Api.dll") },
             WorkingDirectory = AppContext.BaseDirectory,
+            Environment = { ["ASPNETCORE_ENVIRONMENT"] = "Testing", ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" },
         };
         foreach (var (key, value) in settings)
         {
-            start.ArgumentList.Add($"--{key}={value}");
+            // As a Deployment passes them (Jwt:SigningKey is Jwt__SigningKey), and off the command line that ps shows.
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
         var (exitCode, output, error) = await Executables.RunToEndAsync(start, "The API", TimeSpan.FromMinutes(1));
