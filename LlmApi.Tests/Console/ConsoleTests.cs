@@ -60,6 +60,8 @@ public sealed class ConsoleTests(AppHostFixture fixture)
         var key = await page.GetByLabel("The new API key").InputValueAsync();
         Assert.StartsWith("llmk_", key, StringComparison.Ordinal);
         await page.GetByRole(AriaRole.Button, new() { Name = "Copy" }).ClickAsync();
+        // The clipboard is written asynchronously; the page says "Copied." once it has been, as the user sees it.
+        await Assertions.Expect(page.Locator(".created-key").GetByRole(AriaRole.Status)).ToHaveTextAsync("Copied.");
         Assert.Equal(key, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
         Assert.Contains("llama3, mistral", await page.GetByRole(AriaRole.Row).Filter(new() { HasText = "support bot" }).InnerTextAsync(), StringComparison.Ordinal);
         await ConsoleBrowser.ScreenshotAsync(page, "keys-created");
