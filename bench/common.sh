@@ -1,4 +1,4 @@
-# Sourced by the side-by-side scripts (bench/sidebyside.sh, bench/ab.sh): what they share.
+# Sourced by the benchmark scripts (bench/*.sh): what they share.
 
 # The runtime settings the generated Deployment gives the API, as NAME=value (see deployed-settings.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/deployed-settings.sh"

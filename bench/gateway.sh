@@ -6,23 +6,25 @@
 # and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 DURATION=${DURATION:-15s}
+# Load before the gateway is measured: from a cold start the API's CPU per request on this kind of machine kept falling
+# for 10-15 s of load (tiered compilation and its instrumented tier); a replica in service has long finished compiling.
+WARMUP=${WARMUP:-30s}
 REDIS_PORT=${REDIS_PORT:-6398}
 API_URL=http://127.0.0.1:5098
 UPSTREAM_URL=http://127.0.0.1:5198
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-wait_for() { for _ in $(seq 1 150); do curl -fs "$1" >/dev/null && return; sleep 0.2; done; echo "$1 did not answer"; exit 1; }
 pct() { python3 -c "import sys; v=sorted(float(x) for x in open('$1')); print(f'p50 {1000*v[len(v)//2]:.2f} ms, p99 {1000*v[int(len(v)*0.99)-1]:.2f} ms')"; }
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); wrk, Redis, the upstream and the gateway share it"
+machine "wrk, Redis, the upstream and the gateway"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
 pids+=($!)
-# Trace sampling, Redis tracing and GC limits as the generated Deployment sets them.
-source bench/deployed-settings.sh
+# Trace sampling, Redis tracing and GC limits as the generated Deployment sets them (bench/common.sh's `deployed`).
 env "${deployed[@]}" ConnectionStrings__cache="127.0.0.1:$REDIS_PORT" ConnectionStrings__llm="Endpoint=$UPSTREAM_URL;Provider=Ollama" \
   Jwt__SigningKey="benchmark-signing-key-0123456789abcdef" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
   dotnet "$work/api/LlmApi.Api.dll" --urls "$API_URL" >"$work/api.log" 2>&1 &
@@ -48,7 +50,7 @@ LUA
 
 echo "== 1. chat at 64 concurrent requests, wrk -t2 -c64 -d$DURATION"
 wrk -t2 -c64 -d5s -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >/dev/null
-wrk -t2 -c64 -d5s -s "$work/chat.lua" "$API_URL/api/llm/chat" >/dev/null
+wrk -t2 -c64 -d"$WARMUP" -s "$work/chat.lua" "$API_URL/api/llm/chat" >/dev/null
 wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >"$work/direct.txt"
 wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$API_URL/api/llm/chat" >"$work/gateway.txt"
 for f in direct gateway; do
@@ -64,7 +66,7 @@ done
 
 echo "== 1c. a short stream at 1 request at a time on one kept-alive connection (all of it: its first token and the rest)"
 sed 's/"stream":false/"stream":true/' "$work/chat.lua" >"$work/stream.lua"
-wrk -t1 -c1 -d5s -s "$work/stream.lua" "$API_URL/api/llm/chat" >/dev/null
+wrk -t2 -c8 -d"$WARMUP" -s "$work/stream.lua" "$API_URL/api/llm/chat" >/dev/null
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$UPSTREAM_URL/api/chat" >"$work/stream-direct1.txt"
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$API_URL/api/llm/chat" >"$work/stream-gateway1.txt"
 for f in stream-direct1 stream-gateway1; do
@@ -103,3 +105,4 @@ seq 1 400 | xargs -P8 -I{} curl -s -o /dev/null -w '%{size_download}\n' -X POST 
   -H "x-tenant-id: $tenant" -H 'content-type: application/json' -d "$big" >"$work/sizes.txt"
 kill "$sampler"
 echo "streamed $(wc -l <"$work/sizes.txt") answers of $(sort -u "$work/sizes.txt" | head -1) bytes; RSS during: max $(grep -v '^$' "$work/rss.txt" | sort -n | tail -1) MiB; after: $(rss) MiB"
+machine_after

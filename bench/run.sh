@@ -7,7 +7,11 @@
 # Needs wrk and redis-server (apt-get install -y wrk redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 DURATION=${DURATION:-15s}
+# Load before each measurement: from a cold start the API's CPU per request on this kind of machine kept falling for
+# 10-15 s of load (tiered compilation and its instrumented tier); a replica in service has long finished compiling.
+WARMUP=${WARMUP:-30s}
 REDIS_PORT=${REDIS_PORT:-6399}
 API_URL=http://127.0.0.1:5099
 work=$(mktemp -d)
@@ -31,7 +35,7 @@ p50() { awk '$1=="50%"{print $2}' "$1"; }
 p99() { awk '$1=="99%"{print $2}' "$1"; }
 pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB; wrk, redis-server and the API share it"
+machine "wrk, redis-server and the API"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 
@@ -49,8 +53,8 @@ LUA
 compare() { # label, then env for the API
   local label=$1; shift
   start_api "$@"
-  wrk -t2 -c32 -d5s "$API_URL/" >/dev/null
-  wrk -t2 -c32 -d5s -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >/dev/null
+  wrk -t2 -c32 -d"$WARMUP" "$API_URL/" >/dev/null
+  wrk -t2 -c32 -d"$WARMUP" -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >/dev/null
   wrk -t2 -c32 -d"$DURATION" --latency "$API_URL/" >"$work/root-$label.txt"
   wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >"$work/me-$label.txt"
   echo "[$label] GET / $(rps "$work/root-$label.txt") req/s (p99 $(p99 "$work/root-$label.txt")); GET /api/auth/me $(rps "$work/me-$label.txt") req/s (p50 $(p50 "$work/me-$label.txt"), p99 $(p99 "$work/me-$label.txt")) = $(pct "$(rps "$work/me-$label.txt")" "$(rps "$work/root-$label.txt")") of GET /"
@@ -76,3 +80,4 @@ wrk -t1 -c32 -d"$DURATION" --latency -s "$work/login.lua" "$API_URL/api/auth/log
 wait "$me_pid"
 echo "GET /api/auth/me $(rps "$work/me-flood.txt") req/s, p50 $(p50 "$work/me-flood.txt"), p99 $(p99 "$work/me-flood.txt") while logins ran at $(rps "$work/login-flood.txt")/s"
 grep -h -E "Non-2xx|Socket errors" "$work"/*.txt || true
+machine_after
