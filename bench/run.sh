@@ -68,11 +68,11 @@ echo "== 2. POST /api/auth/login alone, wrk -t2 -c32 -d$DURATION"
 start_api
 dotnet run bench/bcrypt-rate.cs -- 5 | tee "$work/bcrypt.txt"
 limit=$(sed -E 's/.*limit \(cores x one-core rate\) ([0-9.]+).*/\1/' "$work/bcrypt.txt")
-# Warm-up: bcrypt's loop starts in tier-0 JIT code; measure the steady state, as a long-running replica sees it.
 # 32 sign-ins at a time queue for the bcrypt threads for 32 / (logins per second) seconds: past wrk's default 2 s timeout
 # on a slower machine, wrk gave up on calls whose hash was under way, and the API's throughput was measured short of what
 # it did. LOGIN_TIMEOUT waits for every answer.
 LOGIN_TIMEOUT=${LOGIN_TIMEOUT:-30s}
+# Warm-up: bcrypt's loop starts in tier-0 JIT code; measure the steady state, as a long-running replica sees it.
 wrk -t2 -c32 -d10s --timeout "$LOGIN_TIMEOUT" -s "$work/login.lua" "$API_URL/api/auth/login" >/dev/null
 wrk -t2 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login.txt"
 echo "POST /api/auth/login $(rps "$work/login.txt") logins/s = $(pct "$(rps "$work/login.txt")" "$limit") of the bcrypt limit $limit/s"
