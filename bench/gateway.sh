@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 DURATION=${DURATION:-15s}
-# Load before the gateway is measured: from a cold start the API's CPU per request on this kind of machine kept falling
-# for 10-15 s of load (tiered compilation and its instrumented tier); a replica in service has long finished compiling.
-WARMUP=${WARMUP:-30s}
+# Load before the gateway is measured: from a cold start a chat call's CPU on this kind of machine kept falling for 30-40 s
+# of load (tiered compilation and its instrumented tier; docs/benchmarks.md, issue 11, twenty-seventh pass); a replica in
+# service has long finished compiling.
+WARMUP=${WARMUP:-60s}
 REDIS_PORT=${REDIS_PORT:-6398}
 API_URL=http://127.0.0.1:5098
 UPSTREAM_URL=http://127.0.0.1:5198
