@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# What a new replica costs while the runtime compiles (issue 11, twenty-eighth pass). The API is started cold, as a pod
+# the autoscaler adds, on one CPU (the Deployment's limit; the runtime sees one CPU, as in the pod), and loaded at once
+# with chat calls (wrk -t2 -c64) in successive segments. Prints, per start, the CPU per call and the calls served in
+# each segment, the time and CPU the API took to answer /alive, the calls served in the first minute and their mean CPU,
+# and when it was warm: from when on no two segments in a row cost more than 1.5 times the run's least. Side A runs the Deployment's
+# settings; side B, when settings are given, the same with them added; the sides start in turns.
+#
+# usage: bash bench/warmup.sh [REV [NAME=value...]]   REV: a git revision (published into a temporary folder; HEAD by
+#        default) or a folder that holds a published LlmApi.Api.dll. Settings: TURNS=2, SEGMENTS=24 of SEGMENT=5s,
+#        CPUS=1 (the CPUs the API may use, the last ones; "all" for no limit).
+# e.g. the runtime's default tiering delay against the Deployment's: bash bench/warmup.sh HEAD DOTNET_TC_CallCountingDelayMs=100
+# Needs wrk, redis-server, curl, python3, git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/common.sh
+case ${1:-} in -h | --help) usage ;; esac
+TURNS=${TURNS:-2}
+SEGMENTS=${SEGMENTS:-24}
+SEGMENT=${SEGMENT:-5s}
+CPUS=${CPUS:-1}
+REDIS_PORT=${REDIS_PORT:-6395}
+UPSTREAM_URL=http://127.0.0.1:5193
+API_URL=http://127.0.0.1:5192
+
+work=$(mktemp -d)
+pids=()
+trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+rev=${1:-HEAD}
+api=$(published_api "$work" A "$rev")
+[ $# -eq 0 ] || shift
+declare -A settings=([A]="" [B]="$*")
+sides=(A)
+[ $# -eq 0 ] || sides+=(B)
+all="0-$(($(nproc) - 1))"
+pinned=$all
+[ "$CPUS" = all ] || pinned="$(($(nproc) - CPUS))-$(($(nproc) - 1))"
+[ "${pinned%-*}" != "${pinned#*-}" ] || pinned=${pinned%-*} # one CPU: its number
+start_services "wrk, Redis, the upstream and the API (the API on CPUs $pinned)"
+echo "== settings from the Deployment: ${deployed[*]}"
+echo "== A: $rev as deployed"
+[ ${#sides[@]} -eq 1 ] || echo "== B: the same with ${settings[B]}"
+
+# start SIDE: a cold API with SIDE's settings, on the pinned CPUs (the shell's own CPUs while it starts the process,
+# which the process inherits, so the runtime sizes itself by them); its tenant registered. Sets api_pid, ready.
+start() {
+  local begun
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null # a tenant a start: registrations from one address are throttled
+  begun=$(date +%s%N)
+  taskset -p -c "$pinned" $$ >/dev/null
+  # shellcheck disable=SC2086 # the side's settings are words
+  run_api "$api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log" ${settings[$1]}
+  taskset -p -c "$all" $$ >/dev/null
+  pids+=($api_pid)
+  wait_for "$API_URL/alive"
+  ready="$(( ($(date +%s%N) - begun) / 1000000 )) ms, $(( $(cpu_ticks "$api_pid") * TICK_US / 1000 )) ms of CPU"
+  bench_tenant "$API_URL"
+  chat_lua "$work/chat.lua" false "$key"
+}
+
+for turn in $(seq 1 "$TURNS"); do
+  for side in "${sides[@]}"; do
+    start "$side"
+    costs=() calls=()
+    for _ in $(seq 1 "$SEGMENTS"); do
+      before=$(cpu_ticks "$api_pid")
+      served=$(wrk -t2 -c64 -d"$SEGMENT" -s "$work/chat.lua" "$API_URL/v1/chat/completions" | awk '/requests in/ {print $1}')
+      costs+=("$(us_per_request $(($(cpu_ticks "$api_pid") - before)) "$served")")
+      calls+=("$served")
+    done
+    kill "$api_pid"
+    wait "$api_pid" 2>/dev/null || true
+    echo "== $side, turn $turn: /alive after $ready"
+    echo "   us of CPU per call: ${costs[*]}"
+    echo "   calls:              ${calls[*]}"
+    echo "$side $turn|${costs[*]}|${calls[*]}" >>"$work/runs"
+  done
+done
+
+# Each start's first minute, and when it was warm, against the least cost per call any start reached in this run (both
+# sides run the same code once it is compiled; a start that never warmed up has no least of its own to go by).
+python3 - "$SEGMENT" "$work/runs" <<'PY'
+import sys
+segment = float(sys.argv[1].rstrip("s"))
+runs = [line.rstrip("\n").split("|") for line in open(sys.argv[2])]
+runs = [(name, [int(v) for v in costs.split()], [int(v) for v in calls.split()]) for name, costs, calls in runs]
+least = min(min(costs) for _, costs, _ in runs)
+minute = int(60 / segment)
+print(f"== per start, against the least CPU per call any start reached, {least} us:")
+for name, costs, calls in runs:
+    # warm: from this segment on, no two in a row cost more than 1.5 times the least (one slow segment is the shared
+    # machine's; compiling keeps the cost up for several)
+    high = [cost > 1.5 * least for cost in costs]
+    warm = next((i for i in range(len(costs)) if not high[i] and not any(high[j] and high[j + 1] for j in range(i, len(costs) - 1))), None)
+    first = sum(calls[:minute])
+    mean = sum(cost * count for cost, count in zip(costs[:minute], calls[:minute])) / max(first, 1)
+    print(f"   {name.replace(' ', ', turn ')}: first minute {first} calls at {mean:.0f} us each ({mean / least:.1f}x); "
+          + (f"warm after {warm * segment:.0f} s of load" if warm is not None else f"not warm after {len(costs) * segment:.0f} s"))
+PY
+machine_after
