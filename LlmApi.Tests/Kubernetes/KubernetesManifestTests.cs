@@ -192,7 +192,7 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
     }
 
     [Fact]
-    public void The_api_runs_as_measured_a_tenth_of_traces_no_span_per_redis_command_workstation_gc_with_a_set_gen0_budget_a_short_thread_pool_spin_and_a_heap_inside_its_memory_limit()
+    public void The_api_runs_as_measured_a_tenth_of_traces_no_span_per_redis_command_workstation_gc_with_a_set_gen0_budget_a_short_thread_pool_spin_no_tiering_delay_and_a_heap_inside_its_memory_limit()
     {
         var config = Single<V1ConfigMap>("api-config").Data;
 
@@ -205,6 +205,7 @@ public sealed class KubernetesManifestTests(GeneratedManifestsFixture generated,
         Assert.Equal("0", config["DOTNET_gcServer"]);
         Assert.InRange(Convert.ToInt64(config["DOTNET_GCgen0size"], 16), 4L << 20, heap / 8);
         Assert.Equal("20", config["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"]);
+        Assert.Equal("0", config["DOTNET_TC_CallCountingDelayMs"]);
     }
 
     [Fact]
