@@ -2,14 +2,16 @@
 # What a new replica costs while the runtime compiles (issue 11, twenty-eighth pass). The API is started cold, as a pod
 # the autoscaler adds, on one CPU (the Deployment's limit; the runtime sees one CPU, as in the pod), and loaded at once
 # with chat calls (wrk -t2 -c64) in successive segments. Prints, per start, the CPU per call and the calls served in
-# each segment, the time and CPU the API took to answer /alive, the calls served in the first minute and their mean CPU,
-# and when it was warm: from when on no two segments in a row cost more than 1.5 times the run's least. Side A runs the Deployment's
-# settings; side B, when settings are given, the same with them added; the sides start in turns.
+# each segment, the time and CPU the API took to answer /alive; then, for each start, the calls served in the first
+# minute and their mean CPU, and when it was warm: from when on no two segments in a row cost more than 1.5 times the
+# least cost per call any start reached. Side A runs the Deployment's settings; side B, when settings are given, the
+# same with them added; the sides start in turns.
 #
 # usage: bash bench/warmup.sh [REV [NAME=value...]]   REV: a git revision (published into a temporary folder; HEAD by
 #        default) or a folder that holds a published LlmApi.Api.dll. Settings: TURNS=2, SEGMENTS=24 of SEGMENT=5s,
 #        CPUS=1 (the CPUs the API may use, the last ones; "all" for no limit).
-# e.g. the runtime's default tiering delay against the Deployment's: bash bench/warmup.sh HEAD DOTNET_TC_CallCountingDelayMs=100
+# e.g. the runtime's default tiering delay against the Deployment's:
+#        bash bench/warmup.sh HEAD DOTNET_TC_CallCountingDelayMs=100
 # Needs wrk, redis-server, curl, python3, git.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +38,7 @@ all="0-$(($(nproc) - 1))"
 pinned=$all
 [ "$CPUS" = all ] || pinned="$(($(nproc) - CPUS))-$(($(nproc) - 1))"
 [ "${pinned%-*}" != "${pinned#*-}" ] || pinned=${pinned%-*} # one CPU: its number
-start_services "wrk, Redis, the upstream and the API (the API on CPUs $pinned)"
+start_services "wrk, Redis, the upstream and the API (the API held to CPU $pinned)"
 echo "== settings from the Deployment: ${deployed[*]}"
 echo "== A: $rev as deployed"
 [ ${#sides[@]} -eq 1 ] || echo "== B: the same with ${settings[B]}"
@@ -64,7 +66,8 @@ for turn in $(seq 1 "$TURNS"); do
     costs=() calls=()
     for _ in $(seq 1 "$SEGMENTS"); do
       before=$(cpu_ticks "$api_pid")
-      served=$(wrk -t2 -c64 -d"$SEGMENT" -s "$work/chat.lua" "$API_URL/v1/chat/completions" | awk '/requests in/ {print $1}')
+      served=$(wrk -t2 -c64 -d"$SEGMENT" -s "$work/chat.lua" "$API_URL/v1/chat/completions" |
+        awk '/requests in/ {print $1}')
       costs+=("$(us_per_request $(($(cpu_ticks "$api_pid") - before)) "$served")")
       calls+=("$served")
     done
@@ -91,10 +94,11 @@ for name, costs, calls in runs:
     # warm: from this segment on, no two in a row cost more than 1.5 times the least (one slow segment is the shared
     # machine's; compiling keeps the cost up for several)
     high = [cost > 1.5 * least for cost in costs]
-    warm = next((i for i in range(len(costs)) if not high[i] and not any(high[j] and high[j + 1] for j in range(i, len(costs) - 1))), None)
+    pairs = [high[j] and high[j + 1] for j in range(len(costs) - 1)]
+    warm = next((i for i in range(len(costs)) if not high[i] and not any(pairs[i:])), None)
     first = sum(calls[:minute])
     mean = sum(cost * count for cost, count in zip(costs[:minute], calls[:minute])) / max(first, 1)
-    print(f"   {name.replace(' ', ', turn ')}: first minute {first} calls at {mean:.0f} us each ({mean / least:.1f}x); "
-          + (f"warm after {warm * segment:.0f} s of load" if warm is not None else f"not warm after {len(costs) * segment:.0f} s"))
+    when = f"warm after {warm * segment:.0f} s of load" if warm is not None else f"not warm after {len(costs) * segment:.0f} s"
+    print(f"   {name.replace(' ', ', turn ')}: first minute {first} calls at {mean:.0f} us each ({mean / least:.1f}x); {when}")
 PY
 machine_after
