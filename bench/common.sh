@@ -74,10 +74,9 @@ chat_lua() {
   } >"$file"
 }
 
-# Used by the A/B scripts, which compare two builds, and by first-token-steps.sh. published_api WORK SIDE WHAT: the
-# folder of a published API for WHAT, either a folder that already holds LlmApi.Api.dll or a git revision, checked out
-# as a worktree under WORK and published there. end_ab WORK REDIS_PORT PID...: stops the processes (continuing any that
-# were stopped), Redis and the worktrees, and removes WORK.
+# Used by the A/B scripts, which compare two builds, and by first-token-steps.sh and warmup.sh. published_api WORK SIDE
+# WHAT: the folder of a published API for WHAT, either a folder that already holds LlmApi.Api.dll or a git revision,
+# checked out as a worktree under WORK and published there (removed with WORK by end_workspace).
 published_api() {
   local work=$1 side=$2 what=$3
   if [ -f "$what/LlmApi.Api.dll" ]; then echo "$what"; return; fi
@@ -86,9 +85,18 @@ published_api() {
   echo "$work/pub-$side"
 }
 
-# end_ab WORK REDIS_PORT PID...: the A/B scripts' exit trap: stops the processes and Redis, removes the worktrees and
-# WORK; when the script is failing, prints the end of each process's log first (WORK/*.log), which goes with WORK.
-end_ab() {
+# workspace: how a benchmark script that starts processes begins: $work, a temporary folder for the run, and $pids, the
+# processes it starts, both ended on exit by end_workspace with Redis on $REDIS_PORT.
+workspace() {
+  work=$(mktemp -d)
+  pids=()
+  trap 'end_workspace "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+}
+
+# end_workspace WORK REDIS_PORT PID...: the benchmark scripts' exit trap: stops the processes (continuing any that were
+# stopped) and Redis, removes the worktrees and WORK; when the script is failing, prints the end of each process's log
+# first (WORK/*.log), which goes with WORK.
+end_workspace() {
   local status=$? work=$1 redis_port=$2 tree p log
   for p in "${@:3}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
   if [ "$status" -ne 0 ]; then # what the processes said is gone with the folder: the end of each log first
@@ -101,14 +109,11 @@ end_ab() {
   rm -rf "$work"
 }
 
-# start_ab A B SHARERS: how both A/B scripts begin. Sets work (a temporary folder, removed with everything started
-# here by end_ab on exit), pids, dir[A] and dir[B] (published_api) and extra[A] and extra[B] (A_ENV, B_ENV); prints
-# the machine (shared with SHARERS), both sides and the Deployment's settings; starts Redis on $REDIS_PORT and the
-# benchmark upstream at $UPSTREAM_URL.
+# start_ab A B SHARERS: how both A/B scripts begin. Sets work and pids (workspace), dir[A] and dir[B] (published_api)
+# and extra[A] and extra[B] (A_ENV, B_ENV); prints the machine (shared with SHARERS), both sides and the Deployment's
+# settings; starts Redis on $REDIS_PORT and the benchmark upstream at $UPSTREAM_URL.
 start_ab() {
-  work=$(mktemp -d)
-  pids=()
-  trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+  workspace
   declare -gA dir=([A]=$(published_api "$work" A "$1") [B]=$(published_api "$work" B "$2")) extra=([A]=${A_ENV:-} [B]=${B_ENV:-})
   start_services "$3"
   echo "== A: $1 ${A_ENV:-}"

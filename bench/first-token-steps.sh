@@ -25,9 +25,7 @@ API_URL=http://127.0.0.1:5195
 FLOOR_URL=http://127.0.0.1:5194
 perf list 'syscalls:sys_enter_sendto' 2>/dev/null | grep -q sendto || { echo "perf cannot see the syscalls tracepoints here"; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+workspace
 api=$(published_api "$work" A "${1:-HEAD}")
 start_services "the probe, Redis, the upstream, the gateway and the floor"
 echo "== gateway: ${1:-HEAD}, with the Deployment's settings: ${deployed[*]}"

@@ -15,9 +15,7 @@ WARMUP=${WARMUP:-60s}
 REDIS_PORT=${REDIS_PORT:-6398}
 API_URL=http://127.0.0.1:5098
 UPSTREAM_URL=http://127.0.0.1:5198
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+workspace
 pct() { python3 -c "import sys; v=sorted(float(x) for x in open('$1')); print(f'p50 {1000*v[len(v)//2]:.2f} ms, p99 {1000*v[int(len(v)*0.99)-1]:.2f} ms')"; }
 
 machine "wrk, Redis, the upstream and the gateway"

@@ -23,9 +23,7 @@ API_URL=http://127.0.0.1:5099
 UPSTREAM_URL=http://127.0.0.1:5199
 PORTKEY_URL=http://127.0.0.1:5299
 source bench/common.sh
-work=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+workspace
 redis_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,]' '/^cmdstat_/ && !/^cmdstat_info/ {s += $2} END {print s + 0}'; }
 
 machine "wrk, Redis, the upstream and the gateways"

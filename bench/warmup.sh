@@ -25,9 +25,7 @@ REDIS_PORT=${REDIS_PORT:-6395}
 UPSTREAM_URL=http://127.0.0.1:5193
 API_URL=http://127.0.0.1:5192
 
-work=$(mktemp -d)
-pids=()
-trap 'end_ab "$work" "$REDIS_PORT" "${pids[@]}"' EXIT
+workspace
 rev=${1:-HEAD}
 api=$(published_api "$work" A "$rev")
 [ $# -eq 0 ] || shift
@@ -73,6 +71,7 @@ for turn in $(seq 1 "$TURNS"); do
     done
     kill "$api_pid"
     wait "$api_pid" 2>/dev/null || true
+    unset 'pids[-1]' # stopped: not the exit trap's to stop, whatever process has its number by then
     echo "== $side, turn $turn: /alive after $ready"
     echo "   us of CPU per call: ${costs[*]}"
     echo "   calls:              ${calls[*]}"
