@@ -140,8 +140,8 @@ if (builder.ExecutionContext.IsPublishMode)
     // what the runtime sees in this pod. Under load new methods keep being compiled for a minute or more, so a replica
     // the autoscaler adds stayed on its slow first code: on one CPU, loaded with chat calls, it took from 85 s to over
     // two minutes to warm and served 44-72 thousand calls in its first minute; counting from the first call, it is warm
-    // after 15-35 s and served 98-179 thousand, at the same steady cost per call (docs/benchmarks.md, twenty-eighth pass). The price is
-    // 1-4 s more CPU while it starts, before the readiness probe first asks.
+    // after 15-35 s and served 98-179 thousand, at the same steady cost per call (docs/benchmarks.md, twenty-eighth
+    // pass). The price is 1-4 s more CPU while it starts, before the readiness probe first asks.
     api.WithEnvironment("DOTNET_TC_CallCountingDelayMs", "0");
     // The console is served under the API's host at /console (its Ingress path).
     console.WithEnvironment("Console__PathBase", ConsolePath);
