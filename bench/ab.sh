@@ -68,7 +68,7 @@ for order in 1 2; do
         after=$(cpu_ticks "${pid[$side]}")
         if grep -q 'Non-2xx' "$work/segment.txt"; then echo "$side $row: $(grep -h 'Non-2xx' "$work/segment.txt" | xargs)"; fi
         ticks[$side$row$order]=$(( ${ticks[$side$row$order]:-0} + after - before ))
-        requests[$side$row$order]=$(( ${requests[$side$row$order]:-0} + $(awk '/requests in/ {print $1}' "$work/segment.txt") ))
+        requests[$side$row$order]=$(( ${requests[$side$row$order]:-0} + $(wrk_figure "$work/segment.txt" requests) ))
       done
     done
   done

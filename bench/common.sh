@@ -23,6 +23,26 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 us_per_request() { echo $(( $1 * TICK_US / $2 )); }
 
+# wrk_figure FILE WHAT: one figure of a `wrk --latency` run's output saved in FILE, as wrk prints it: rate (requests/s),
+# requests (served in all), seconds (the run's length, e.g. 10.01s), p50 or p99 (e.g. 1.23ms), or non2xx (answers that
+# were not 2xx or 3xx; 0 when wrk reports none).
+wrk_figure() {
+  awk -v what="$2" '
+    what == "rate" && /Requests\/sec/ { v = $2 }
+    what == "requests" && /requests in/ { v = $1 }
+    what == "seconds" && /requests in/ { v = $4; sub(/,$/, "", v) }
+    what == "p50" && $1 == "50%" { v = $2 }
+    what == "p99" && $1 == "99%" { v = $2 }
+    what == "non2xx" && /Non-2xx/ { v = $NF }
+    END { print (v == "" && what == "non2xx") ? 0 : v }' "$1"
+}
+
+# wrk_summary FILE: "R req/s, p50 X, p99 Y" of a `wrk --latency` run's output saved in FILE.
+wrk_summary() { echo "$(wrk_figure "$1" rate) req/s, p50 $(wrk_figure "$1" p50), p99 $(wrk_figure "$1" p99)"; }
+
+# rss_mib PID: a process's resident memory in MiB.
+rss_mib() { ps -o rss= -p "$1" | awk '{printf "%.0f", $1/1024}'; }
+
 # run_api DLL_DIR URL REDIS_PORT UPSTREAM_URL LOG [NAME=value...]: starts the API in the background as the benchmarks
 # measure it (Release, Production, the Deployment's settings, an OpenAI-format upstream named "bench"); the extra
 # settings come last and win. Its process id is in $api_pid.

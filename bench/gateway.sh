@@ -53,14 +53,14 @@ wrk -t2 -c64 -d"$WARMUP" -s "$work/chat.lua" "$API_URL/api/llm/chat" >/dev/null
 wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >"$work/direct.txt"
 wrk -t2 -c64 -d"$DURATION" --latency -s "$work/chat.lua" "$API_URL/api/llm/chat" >"$work/gateway.txt"
 for f in direct gateway; do
-  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt") $(grep -h Non-2xx "$work/$f.txt" || true)"
+  echo "$f: $(wrk_summary "$work/$f.txt") $(grep -h Non-2xx "$work/$f.txt" || true)"
 done
 
 echo "== 1b. chat at 1 request at a time (latency the gateway adds without queueing), wrk -t1 -c1 -d$DURATION"
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/chat.lua" "$UPSTREAM_URL/api/chat" >"$work/direct1.txt"
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/chat.lua" "$API_URL/api/llm/chat" >"$work/gateway1.txt"
 for f in direct1 gateway1; do
-  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
+  echo "$f: $(wrk_summary "$work/$f.txt")"
 done
 
 echo "== 1c. a short stream at 1 request at a time on one kept-alive connection (all of it: its first token and the rest)"
@@ -69,7 +69,7 @@ wrk -t2 -c8 -d"$WARMUP" -s "$work/stream.lua" "$API_URL/api/llm/chat" >/dev/null
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$UPSTREAM_URL/api/chat" >"$work/stream-direct1.txt"
 wrk -t1 -c1 -d"$DURATION" --latency -s "$work/stream.lua" "$API_URL/api/llm/chat" >"$work/stream-gateway1.txt"
 for f in stream-direct1 stream-gateway1; do
-  echo "$f: $(awk '/Requests\/sec/{print $2}' "$work/$f.txt") req/s, p50 $(awk '$1=="50%"{print $2}' "$work/$f.txt"), p99 $(awk '$1=="99%"{print $2}' "$work/$f.txt")"
+  echo "$f: $(wrk_summary "$work/$f.txt")"
 done
 
 echo "== 1d. time to the first token on a kept-alive connection, one stream at a time (the issue's measure: the rest of"
@@ -96,7 +96,7 @@ echo "gateway: $(pct "$work/ttft-gateway.txt")"
 
 echo "== 3. gateway memory while streaming 1 MB answers (400 streams, 8 at a time)"
 big='{"model":"big","messages":[{"role":"user","content":"hi"}],"stream":true}'
-rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
+rss() { rss_mib "$api_pid"; }
 echo "RSS before: $(rss) MiB"
 (while sleep 0.5; do rss >>"$work/rss.txt"; echo >>"$work/rss.txt"; done) &
 sampler=$!

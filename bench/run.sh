@@ -30,9 +30,6 @@ start_api() {
   for _ in $(seq 1 100); do curl -fs "$API_URL/alive" >/dev/null && return; sleep 0.2; done
   echo "the API did not start"; cat "$work/api.log"; exit 1
 }
-rps() { awk '/Requests\/sec/{print $2}' "$1"; }
-p50() { awk '$1=="50%"{print $2}' "$1"; }
-p99() { awk '$1=="99%"{print $2}' "$1"; }
 pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 
 machine "wrk, redis-server and the API"
@@ -57,7 +54,9 @@ compare() { # label, then env for the API
   wrk -t2 -c32 -d"$WARMUP" -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >/dev/null
   wrk -t2 -c32 -d"$DURATION" --latency "$API_URL/" >"$work/root-$label.txt"
   wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >"$work/me-$label.txt"
-  echo "[$label] GET / $(rps "$work/root-$label.txt") req/s (p99 $(p99 "$work/root-$label.txt")); GET /api/auth/me $(rps "$work/me-$label.txt") req/s (p50 $(p50 "$work/me-$label.txt"), p99 $(p99 "$work/me-$label.txt")) = $(pct "$(rps "$work/me-$label.txt")" "$(rps "$work/root-$label.txt")") of GET /"
+  local root="$work/root-$label.txt" me="$work/me-$label.txt"
+  echo "[$label] GET / $(wrk_figure "$root" rate) req/s (p99 $(wrk_figure "$root" p99)); GET /api/auth/me $(wrk_summary "$me")" \
+    "= $(pct "$(wrk_figure "$me" rate)" "$(wrk_figure "$root" rate)") of GET /"
 }
 
 echo "== 1. GET /api/auth/me vs GET /, wrk -t2 -c32 -d$DURATION"
@@ -75,13 +74,13 @@ LOGIN_TIMEOUT=${LOGIN_TIMEOUT:-30s}
 # Warm-up: bcrypt's loop starts in tier-0 JIT code; measure the steady state, as a long-running replica sees it.
 wrk -t2 -c32 -d10s --timeout "$LOGIN_TIMEOUT" -s "$work/login.lua" "$API_URL/api/auth/login" >/dev/null
 wrk -t2 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login.txt"
-echo "POST /api/auth/login $(rps "$work/login.txt") logins/s = $(pct "$(rps "$work/login.txt")" "$limit") of the bcrypt limit $limit/s"
+echo "POST /api/auth/login $(wrk_figure "$work/login.txt" rate) logins/s = $(pct "$(wrk_figure "$work/login.txt" rate)" "$limit") of the bcrypt limit $limit/s"
 
 echo "== 3. GET /api/auth/me (wrk -t1 -c4) during a login flood (wrk -t1 -c32), $DURATION"
 wrk -t1 -c4 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >"$work/me-flood.txt" &
 me_pid=$!
 wrk -t1 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login-flood.txt"
 wait "$me_pid"
-echo "GET /api/auth/me $(rps "$work/me-flood.txt") req/s, p50 $(p50 "$work/me-flood.txt"), p99 $(p99 "$work/me-flood.txt") while logins ran at $(rps "$work/login-flood.txt")/s"
+echo "GET /api/auth/me $(wrk_summary "$work/me-flood.txt") while logins ran at $(wrk_figure "$work/login-flood.txt" rate)/s"
 grep -h -E "Non-2xx|Socket errors" "$work"/*.txt || true
 machine_after

@@ -58,7 +58,7 @@ chat_lua "$work/gateway.lua" false "$key"
 chat_lua "$work/gateway-stream.lua" true "$key"
 
 # The API's RSS now, and the most it reached (sampled every second into $work/max_rss).
-rss() { ps -o rss= -p "$api_pid" | awk '{printf "%.0f", $1/1024}'; }
+rss() { rss_mib "$api_pid"; }
 watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
 declare -A names ticks commands requests seconds latencies errors
 # measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
@@ -74,10 +74,10 @@ measure() {
   wrk -t2 -c"$connections" -d"$DURATION" --latency "$@" "$url" >"$out"
   ticks[$row]=$(( ${ticks[$row]:-0} + $(cpu_ticks "$pid") - before ))
   commands[$row]=$(( ${commands[$row]:-0} + $(redis_calls) - redis_before ))
-  requests[$row]=$(( ${requests[$row]:-0} + $(awk '/requests in/ {print $1}' "$out") ))
-  seconds[$row]="${seconds[$row]:-} $(awk '/requests in/ {sub(/,$/, "", $4); print $4}' "$out")"
-  latencies[$row]="${latencies[$row]:-} $(awk '$1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print p50 "/" p99}' "$out")"
-  errors[$row]=$(( ${errors[$row]:-0} + $(awk '/Non-2xx/ {print $NF}' "$out" | head -1 | grep -E '^[0-9]+$' || echo 0) ))
+  requests[$row]=$(( ${requests[$row]:-0} + $(wrk_figure "$out" requests) ))
+  seconds[$row]="${seconds[$row]:-} $(wrk_figure "$out" seconds)"
+  latencies[$row]="${latencies[$row]:-} $(wrk_figure "$out" p50)/$(wrk_figure "$out" p99)"
+  errors[$row]=$(( ${errors[$row]:-0} + $(wrk_figure "$out" non2xx) ))
 }
 
 watch_rss &

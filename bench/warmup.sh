@@ -74,11 +74,11 @@ for turn in $(seq 1 "$TURNS"); do
       load=(-t2 -c64)
       [ "$segment" -gt "${ramp[$side]}" ] || load=(-t1 -c"$RAMP_CONNECTIONS")
       before=$(cpu_ticks "$api_pid")
-      read -r served p99 < <(wrk "${load[@]}" --latency -d"$SEGMENT" -s "$work/chat.lua" \
-        "$API_URL/v1/chat/completions" | awk '/^ +99%/ {p99 = $2} /requests in/ {served = $1} END {print served, p99}')
+      wrk "${load[@]}" --latency -d"$SEGMENT" -s "$work/chat.lua" "$API_URL/v1/chat/completions" >"$work/segment.txt"
+      served=$(wrk_figure "$work/segment.txt" requests)
       costs+=("$(us_per_request $(($(cpu_ticks "$api_pid") - before)) "$served")")
       calls+=("$served")
-      tails+=("$p99")
+      tails+=("$(wrk_figure "$work/segment.txt" p99)")
     done
     kill "$api_pid"
     wait "$api_pid" 2>/dev/null || true
