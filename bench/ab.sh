@@ -66,7 +66,8 @@ for order in 1 2; do
         before=$(cpu_ticks "${pid[$side]}")
         load "$row" "${url[$side]}" "$SEGMENT" "${token[$side]}" "$work/$side" >"$work/segment.txt"
         after=$(cpu_ticks "${pid[$side]}")
-        if grep -q 'Non-2xx' "$work/segment.txt"; then echo "$side $row: $(grep -h 'Non-2xx' "$work/segment.txt" | xargs)"; fi
+        failed=$(wrk_figure "$work/segment.txt" non2xx)
+        [ "$failed" = 0 ] || echo "$side $row: $failed answers not 2xx or 3xx"
         ticks[$side$row$order]=$(( ${ticks[$side$row$order]:-0} + after - before ))
         requests[$side$row$order]=$(( ${requests[$side$row$order]:-0} + $(wrk_figure "$work/segment.txt" requests) ))
       done

@@ -23,9 +23,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 us_per_request() { echo $(( $1 * TICK_US / $2 )); }
 
-# wrk_figure FILE WHAT: one figure of a `wrk --latency` run's output saved in FILE, as wrk prints it: rate (requests/s),
-# requests (served in all), seconds (the run's length, e.g. 10.01s), p50 or p99 (e.g. 1.23ms), or non2xx (answers that
-# were not 2xx or 3xx; 0 when wrk reports none).
+# wrk_figure FILE WHAT: one figure of a wrk run's output saved in FILE, as wrk prints it: rate (requests/s), requests
+# (served in all), seconds (the run's length, e.g. 10.01s), p50 or p99 (e.g. 1.23ms; wrk prints them with --latency), or
+# non2xx (answers that were not 2xx or 3xx; 0 when wrk reports none).
 wrk_figure() {
   awk -v what="$2" '
     what == "rate" && /Requests\/sec/ { v = $2 }
