@@ -19,9 +19,14 @@ wait_for() {
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# us_per_request TICKS REQUESTS: CPU time per request, in microseconds, from a cpu_ticks difference.
+# us_per_request TICKS REQUESTS [DECIMALS]: CPU time per request, in microseconds, from a cpu_ticks difference; whole
+# microseconds (the fraction dropped) unless DECIMALS is given.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-us_per_request() { echo $(( $1 * TICK_US / $2 )); }
+us_per_request() {
+  if [ -z "${3:-}" ]; then echo $(( $1 * TICK_US / $2 )); return; fi
+  awk -v ticks="$1" -v requests="$2" -v tick="$TICK_US" -v decimals="$3" \
+    'BEGIN { printf "%." decimals "f\n", ticks * tick / requests }'
+}
 
 # wrk_figure FILE WHAT: one figure of a wrk run's output saved in FILE, as wrk prints it: rate (requests/s), requests
 # (served in all), seconds (the run's length, e.g. 10.01s), p50 or p99 (e.g. 1.23ms; wrk prints them with --latency), or

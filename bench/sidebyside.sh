@@ -101,8 +101,8 @@ echo "== p50 and p99: the median of the rows' segments"
 echo "| request                    |     req/s |      p50 |      p99 | CPU/request | ratio | Redis cmds/req | errors"
 echo "|---|---|---|---|---|---|---|---|"
 # CPU per request to a tenth of a microsecond, and the ratios from the quotients themselves: at 20 us a request, whole
-# microseconds (us_per_request) would put up to 5% into a ratio to GET / (43 / 21 is 2.05; 43.2 / 21.9 is 1.97).
-us() { python3 -c "print(f'{${ticks[$1]} * $TICK_US / ${requests[$1]}:.1f}')"; }
+# microseconds would put up to 5% into a ratio to GET / (43 / 21 is 2.05; 43.2 / 21.9 is 1.97).
+us() { us_per_request "${ticks[$1]}" "${requests[$1]}" 1; }
 per() { python3 -c "print(f'{(${ticks[$1]} / ${requests[$1]}) / (${ticks[$2]} / ${requests[$2]}):.${3}f}')"; }
 for row in root alive me chat-direct chat-portkey chat stream-direct stream-portkey stream; do
   case $row in
