@@ -24,6 +24,7 @@ var app = builder.Build();
 
 app.UseTrustedProxies(); // X-Forwarded-For only from ForwardedHeaders:TrustedNetworks (ServiceDefaults)
 app.UseResponseHeaders(); // nosniff, no-store
+app.UseMiddleware<RecalledTokenAccessMiddleware>(); // the access check of a known token, ahead of the pipeline (see there)
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestCharsetMiddleware>();

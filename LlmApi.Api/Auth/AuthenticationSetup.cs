@@ -84,12 +84,16 @@ internal static class AuthenticationSetup
                             return Task.CompletedTask;
                         }
 
-                        // A token that passed validation before and has not expired: the handler would only find it
-                        // remembered again, after cloning its validation parameters and building its contexts and
-                        // properties (a tenth of what `/me` allocated). The access check is the same either way.
-                        return BearerToken(context.Request) is { } token && tokenHandler.Recall(token) is { } identity
-                            ? AuthenticateRecalledAsync(context, identity)
-                            : Task.CompletedTask;
+                        // A token that passed validation before and has not expired, whose access check has already
+                        // run (RecalledTokenAccessMiddleware): the handler would only find it remembered again, after
+                        // cloning its validation parameters and building its contexts and properties (a tenth of what
+                        // `/me` allocated). The access check is the same either way.
+                        if (context.HttpContext.Features.Get<RecalledTokenAccess>() is { } recalled && Apply(context, recalled.Result()))
+                        {
+                            context.Success();
+                        }
+
+                        return Task.CompletedTask;
                     },
                     OnTokenValidated = context => CheckAccessAsync(context),
                     OnChallenge = async context =>
@@ -122,7 +126,7 @@ internal static class AuthenticationSetup
         builder.RequireAuthorization(ModelAccessPolicy).WithMetadata(AcceptsApiKeys.Instance);
 
     /// <summary>The token in an <c>Authorization: Bearer</c> header, read as the bearer scheme reads it; null when there is none.</summary>
-    private static string? BearerToken(HttpRequest request)
+    internal static string? BearerToken(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
         return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && authorization["Bearer ".Length..].Trim() is { Length: > 0 } token
@@ -130,24 +134,23 @@ internal static class AuthenticationSetup
             : null;
     }
 
-    private static async Task AuthenticateRecalledAsync(MessageReceivedContext context, ClaimsIdentity identity)
+    /// <summary>
+    /// Whether a token just validated in full still grants access (<see cref="AccessValidator"/>); a token validated
+    /// before had the same check ahead of the pipeline (<see cref="RecalledTokenAccessMiddleware"/>). Either way it
+    /// runs on every request.
+    /// </summary>
+    private static async Task CheckAccessAsync(ResultContext<JwtBearerOptions> context)
     {
-        context.Principal = new ClaimsPrincipal(identity);
-        if (await CheckAccessAsync(context))
-        {
-            context.Success();
-        }
+        var services = context.HttpContext.RequestServices;
+        Apply(context, await services.GetRequiredService<AccessValidator>().ValidateAsync(context.Principal!, services.GetRequiredService<Caller>()));
     }
 
     /// <summary>
-    /// Whether a validated token still grants access (<see cref="AccessValidator"/>): on every request, however the
-    /// token was validated. Refused, the context fails with the reason; allowed, it holds the principal to run as.
+    /// The access check's decision on the context: refused, it fails with the reason; allowed, it holds the principal
+    /// to run as. Returns whether access was allowed.
     /// </summary>
-    private static async Task<bool> CheckAccessAsync(ResultContext<JwtBearerOptions> context)
+    private static bool Apply(ResultContext<JwtBearerOptions> context, AccessDecision decision)
     {
-        var services = context.HttpContext.RequestServices;
-        var decision = await services.GetRequiredService<AccessValidator>()
-            .ValidateAsync(context.Principal!, services.GetRequiredService<Caller>());
         if (decision.Failure is { } failure)
         {
             context.Fail(failure);

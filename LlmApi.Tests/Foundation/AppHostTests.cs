@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
 using LlmApi.Tests.Infrastructure;
@@ -22,7 +23,7 @@ public sealed class AppHostTests(AppHostFixture fixture)
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode); // tenants' usage is not public
         using var scrape = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        scrape.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.MetricsScrapeKey);
+        scrape.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fixture.MetricsScrapeKey);
         using var metrics = await client.SendAsync(scrape);
         Assert.Contains("http_server_request_duration", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -32,6 +33,12 @@ public sealed class AppHostTests(AppHostFixture fixture)
     {
         using var client = fixture.CreateApiClient();
         await Eventually.MatchAsync(() => StatusOf(client, "/health"), s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "healthy at start");
+        // A token every replica has validated and remembers: its access check runs ahead of the pipeline there.
+        var admin = await client.RegisterAsync();
+        for (var i = 0; i < 2 * AppHostFixture.ExpectedApiReplicas; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await StatusOf(client, "/api/auth/me", admin.Token));
+        }
 
         var stop = await fixture.App.ResourceCommands.ExecuteCommandAsync("cache", KnownResourceCommands.StopCommand);
         Assert.True(stop.Success, stop.Message);
@@ -45,6 +52,14 @@ public sealed class AppHostTests(AppHostFixture fixture)
             using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = "a@b.example.com", password = "whatever pass", domain = "b.example.com" });
             await login.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             Assert.NotNull(login.Headers.RetryAfter);
+            // The access check cannot answer: 503 from every replica, not a 401 that would sign the client out.
+            for (var i = 0; i < 2 * AppHostFixture.ExpectedApiReplicas; i++)
+            {
+                using var me = new HttpRequestMessage(HttpMethod.Get, "/api/auth/me") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", admin.Token) } };
+                using var refused = await client.SendAsync(me);
+                await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                Assert.NotNull(refused.Headers.RetryAfter);
+            }
         }
         finally
         {
@@ -68,9 +83,15 @@ public sealed class AppHostTests(AppHostFixture fixture)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("status").GetString();
     }
 
-    private static async Task<HttpStatusCode> StatusOf(HttpClient client, string path)
+    private static async Task<HttpStatusCode> StatusOf(HttpClient client, string path, string? token = null)
     {
-        using var response = await client.GetAsync(path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await client.SendAsync(request);
         return response.StatusCode;
     }
 }

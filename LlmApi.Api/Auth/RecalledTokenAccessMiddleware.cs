@@ -1,0 +1,50 @@
+using System.Runtime.ExceptionServices;
+using System.Security.Claims;
+using LlmApi.Api.ApiKeys;
+
+namespace LlmApi.Api.Auth;
+
+/// <summary>
+/// Runs the access check (<see cref="AccessValidator"/>) of a token this replica has validated before at the top of
+/// the request pipeline, and leaves its outcome for the bearer scheme, which applies it (<see cref="AuthenticationSetup"/>).
+/// The check is one Redis round trip on every request. Awaited where the scheme asks for it, deep in the authentication
+/// stack, it suspended and later resumed every asynchronous method above it (the middleware, the authentication
+/// service, the handler and its events): 8% of an authenticated request's CPU (docs/benchmarks.md, issue 11,
+/// thirty-second pass). Awaited here, only this method waits, and the rest of the pipeline runs on the answer.
+/// Nothing else changes: the same check on every request, its refusal a 401 with the same reason, and a Redis failure
+/// during it thrown where authentication runs, inside the exception handler, as before.
+/// </summary>
+internal sealed class RecalledTokenAccessMiddleware(RequestDelegate next, CachingTokenHandler tokens, AccessValidator validator)
+{
+    public Task InvokeAsync(HttpContext context, Caller caller) =>
+        !ApiKey.IsPresentedBy(context.Request) && AuthenticationSetup.BearerToken(context.Request) is { } token && tokens.Recall(token) is { } identity
+            ? CheckThenContinueAsync(context, caller, identity)
+            : next(context);
+
+    private async Task CheckThenContinueAsync(HttpContext context, Caller caller, ClaimsIdentity identity)
+    {
+        RecalledTokenAccess access;
+        try
+        {
+            access = new RecalledTokenAccess(await validator.ValidateAsync(new ClaimsPrincipal(identity), caller), null);
+        }
+        catch (Exception failure)
+        {
+            access = new RecalledTokenAccess(default, ExceptionDispatchInfo.Capture(failure));
+        }
+
+        context.Features.Set(access);
+        await next(context);
+    }
+}
+
+/// <summary>The access check of a recalled token, made ahead of authentication: its decision, or what it failed with.</summary>
+internal sealed record RecalledTokenAccess(AccessDecision Decision, ExceptionDispatchInfo? Failure)
+{
+    /// <summary>The decision; rethrows what the check failed with, as the check itself would have at this point.</summary>
+    public AccessDecision Result()
+    {
+        Failure?.Throw();
+        return Decision;
+    }
+}
