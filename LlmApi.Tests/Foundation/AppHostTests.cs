@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
 using LlmApi.Tests.Infrastructure;
@@ -23,7 +22,7 @@ public sealed class AppHostTests(AppHostFixture fixture)
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode); // tenants' usage is not public
         using var scrape = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        scrape.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fixture.MetricsScrapeKey);
+        scrape.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.MetricsScrapeKey);
         using var metrics = await client.SendAsync(scrape);
         Assert.Contains("http_server_request_duration", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -37,7 +36,7 @@ public sealed class AppHostTests(AppHostFixture fixture)
         var admin = await client.RegisterAsync();
         for (var i = 0; i < 2 * AppHostFixture.ExpectedApiReplicas; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, await StatusOf(client, "/api/auth/me", admin.Token));
+            Assert.Equal(HttpStatusCode.OK, await client.StatusAsync(HttpMethod.Get, "/api/auth/me", admin.Token));
         }
 
         var stop = await fixture.App.ResourceCommands.ExecuteCommandAsync("cache", KnownResourceCommands.StopCommand);
@@ -55,8 +54,7 @@ public sealed class AppHostTests(AppHostFixture fixture)
             // The access check cannot answer: 503 from every replica, not a 401 that would sign the client out.
             for (var i = 0; i < 2 * AppHostFixture.ExpectedApiReplicas; i++)
             {
-                using var me = new HttpRequestMessage(HttpMethod.Get, "/api/auth/me") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", admin.Token) } };
-                using var refused = await client.SendAsync(me);
+                using var refused = await client.SendAsync(HttpMethod.Get, "/api/auth/me", admin.Token);
                 await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
                 Assert.NotNull(refused.Headers.RetryAfter);
             }
@@ -83,15 +81,9 @@ public sealed class AppHostTests(AppHostFixture fixture)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks").GetProperty("StackExchange.Redis").GetProperty("status").GetString();
     }
 
-    private static async Task<HttpStatusCode> StatusOf(HttpClient client, string path, string? token = null)
+    private static async Task<HttpStatusCode> StatusOf(HttpClient client, string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        using var response = await client.SendAsync(request);
+        using var response = await client.GetAsync(path);
         return response.StatusCode;
     }
 }
