@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Security.Claims;
 using LlmApi.Api.ApiKeys;
 
@@ -23,28 +22,17 @@ internal sealed class RecalledTokenAccessMiddleware(RequestDelegate next, Cachin
 
     private async Task CheckThenContinueAsync(HttpContext context, Caller caller, ClaimsIdentity identity)
     {
-        RecalledTokenAccess access;
-        try
-        {
-            access = new RecalledTokenAccess(await validator.ValidateAsync(new ClaimsPrincipal(identity), caller), null);
-        }
-        catch (Exception failure)
-        {
-            access = new RecalledTokenAccess(default, ExceptionDispatchInfo.Capture(failure));
-        }
-
-        context.Features.Set(access);
+        var check = validator.ValidateAsync(new ClaimsPrincipal(identity), caller);
+        // Waits for the check without throwing what it failed with: that is thrown where authentication reads it.
+        await ((Task)check).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        context.Features.Set(new RecalledTokenAccess(check));
         await next(context);
     }
 }
 
-/// <summary>The access check of a recalled token, made ahead of authentication: its decision, or what it failed with.</summary>
-internal sealed record RecalledTokenAccess(AccessDecision Decision, ExceptionDispatchInfo? Failure)
+/// <summary>The access check of a recalled token, made ahead of authentication, and finished.</summary>
+internal sealed record RecalledTokenAccess(Task<AccessDecision> Check)
 {
-    /// <summary>The decision; rethrows what the check failed with, as the check itself would have at this point.</summary>
-    public AccessDecision Result()
-    {
-        Failure?.Throw();
-        return Decision;
-    }
+    /// <summary>The decision; throws what the check failed with, as the check itself would have at this point.</summary>
+    public AccessDecision Result() => Check.GetAwaiter().GetResult();
 }
