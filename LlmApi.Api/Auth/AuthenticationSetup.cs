@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using LlmApi.Api.ApiKeys;
 using LlmApi.Api.Users;
 using Microsoft.AspNetCore.Authentication;
@@ -124,15 +123,6 @@ internal static class AuthenticationSetup
     /// <summary>Model routes and usage: a user's token or a tenant's API key (<see cref="ModelAccessPolicy"/>, <see cref="AcceptsApiKeys"/>).</summary>
     public static TBuilder RequireModelAccess<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(ModelAccessPolicy).WithMetadata(AcceptsApiKeys.Instance);
-
-    /// <summary>The token in an <c>Authorization: Bearer</c> header, read as the bearer scheme reads it; null when there is none.</summary>
-    internal static string? BearerToken(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && authorization["Bearer ".Length..].Trim() is { Length: > 0 } token
-            ? token
-            : null;
-    }
 
     /// <summary>
     /// Whether a token just validated in full still grants access (<see cref="AccessValidator"/>); a token validated

@@ -16,9 +16,18 @@ namespace LlmApi.Api.Auth;
 internal sealed class RecalledTokenAccessMiddleware(RequestDelegate next, CachingTokenHandler tokens, AccessValidator validator)
 {
     public Task InvokeAsync(HttpContext context, Caller caller) =>
-        !ApiKey.IsPresentedBy(context.Request) && AuthenticationSetup.BearerToken(context.Request) is { } token && tokens.Recall(token) is { } identity
+        !ApiKey.IsPresentedBy(context.Request) && BearerToken(context.Request) is { } token && tokens.Recall(token) is { } identity
             ? CheckThenContinueAsync(context, caller, identity)
             : next(context);
+
+    /// <summary>The token in an <c>Authorization: Bearer</c> header, read as the bearer scheme reads it; null when there is none.</summary>
+    private static string? BearerToken(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && authorization["Bearer ".Length..].Trim() is { Length: > 0 } token
+            ? token
+            : null;
+    }
 
     private async Task CheckThenContinueAsync(HttpContext context, Caller caller, ClaimsIdentity identity)
     {
