@@ -66,8 +66,8 @@ for order in 1 2; do
         before=$(cpu_ticks "${pid[$side]}")
         load "$row" "${url[$side]}" "$SEGMENT" "${token[$side]}" "$work/$side" >"$work/segment.txt"
         after=$(cpu_ticks "${pid[$side]}")
-        failed=$(wrk_figure "$work/segment.txt" non2xx)
-        [ "$failed" = 0 ] || echo "$side $row: $failed answers not 2xx or 3xx"
+        failed=$(wrk_failures "$work/segment.txt")
+        [ -z "$failed" ] || echo "$side $row: $failed"
         ticks[$side$row$order]=$(( ${ticks[$side$row$order]:-0} + after - before ))
         requests[$side$row$order]=$(( ${requests[$side$row$order]:-0} + $(wrk_figure "$work/segment.txt" requests) ))
       done

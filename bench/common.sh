@@ -30,7 +30,8 @@ us_per_request() {
 
 # wrk_figure FILE WHAT: one figure of a wrk run's output saved in FILE, as wrk prints it: rate (requests/s), requests
 # (served in all), seconds (the run's length, e.g. 10.01s), p50 or p99 (e.g. 1.23ms; wrk prints them with --latency), or
-# non2xx (answers that were not 2xx or 3xx; 0 when wrk reports none).
+# non2xx (answers that were not 2xx or 3xx; 0 when wrk reports none) or socket (calls with no answer: wrk's connect,
+# read, write and timeout errors summed; 0 when wrk reports none).
 wrk_figure() {
   awk -v what="$2" '
     what == "rate" && /Requests\/sec/ { v = $2 }
@@ -39,11 +40,23 @@ wrk_figure() {
     what == "p50" && $1 == "50%" { v = $2 }
     what == "p99" && $1 == "99%" { v = $2 }
     what == "non2xx" && /Non-2xx/ { v = $NF }
-    END { print (v == "" && what == "non2xx") ? 0 : v }' "$1"
+    what == "socket" && /Socket errors/ { v = $4 + $6 + $8 + $10 }
+    END { print (v == "" && (what == "non2xx" || what == "socket")) ? 0 : v }' "$1"
 }
 
-# wrk_summary FILE: "R req/s, p50 X, p99 Y" of a `wrk --latency` run's output saved in FILE.
-wrk_summary() { echo "$(wrk_figure "$1" rate) req/s, p50 $(wrk_figure "$1" p50), p99 $(wrk_figure "$1" p99)"; }
+# wrk_failures FILE: what failed in a wrk run saved in FILE (wrk's socket errors, "N non-2xx"), empty when nothing did.
+wrk_failures() {
+  awk '/Non-2xx/ { out = out sep $NF " non-2xx"; sep = ", " }
+    /Socket errors/ { sub(/^ *Socket errors/, "socket errors"); out = out sep $0; sep = ", " }
+    END { print out }' "$1"
+}
+
+# wrk_summary FILE: "R req/s, p50 X, p99 Y" of a `wrk --latency` run's output saved in FILE, and what failed, if anything.
+wrk_summary() {
+  local failures
+  failures=$(wrk_failures "$1")
+  echo "$(wrk_figure "$1" rate) req/s, p50 $(wrk_figure "$1" p50), p99 $(wrk_figure "$1" p99)${failures:+, $failures}"
+}
 
 # rss_mib PID: a process's resident memory in MiB.
 rss_mib() { ps -o rss= -p "$1" | awk '{printf "%.0f", $1/1024}'; }

@@ -30,7 +30,8 @@ start_api() {
   for _ in $(seq 1 100); do curl -fs "$API_URL/alive" >/dev/null && return; sleep 0.2; done
   echo "the API did not start"; cat "$work/api.log"; exit 1
 }
-pct() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
+# percent_of A B: A as a whole percentage of B.
+percent_of() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 
 machine "wrk, redis-server and the API"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
@@ -56,7 +57,7 @@ compare() { # label, then env for the API
   wrk -t2 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >"$work/me-$label.txt"
   local root="$work/root-$label.txt" me="$work/me-$label.txt"
   echo "[$label] GET / $(wrk_figure "$root" rate) req/s (p99 $(wrk_figure "$root" p99)); GET /api/auth/me $(wrk_summary "$me")" \
-    "= $(pct "$(wrk_figure "$me" rate)" "$(wrk_figure "$root" rate)") of GET /"
+    "= $(percent_of "$(wrk_figure "$me" rate)" "$(wrk_figure "$root" rate)") of GET /"
 }
 
 echo "== 1. GET /api/auth/me vs GET /, wrk -t2 -c32 -d$DURATION"
@@ -74,7 +75,7 @@ LOGIN_TIMEOUT=${LOGIN_TIMEOUT:-30s}
 # Warm-up: bcrypt's loop starts in tier-0 JIT code; measure the steady state, as a long-running replica sees it.
 wrk -t2 -c32 -d10s --timeout "$LOGIN_TIMEOUT" -s "$work/login.lua" "$API_URL/api/auth/login" >/dev/null
 wrk -t2 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login.txt"
-echo "POST /api/auth/login $(wrk_figure "$work/login.txt" rate) logins/s = $(pct "$(wrk_figure "$work/login.txt" rate)" "$limit") of the bcrypt limit $limit/s"
+echo "POST /api/auth/login $(wrk_figure "$work/login.txt" rate) logins/s = $(percent_of "$(wrk_figure "$work/login.txt" rate)" "$limit") of the bcrypt limit $limit/s"
 
 echo "== 3. GET /api/auth/me (wrk -t1 -c4) during a login flood (wrk -t1 -c32), $DURATION"
 wrk -t1 -c4 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$API_URL/api/auth/me" >"$work/me-flood.txt" &
@@ -82,5 +83,9 @@ me_pid=$!
 wrk -t1 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login-flood.txt"
 wait "$me_pid"
 echo "GET /api/auth/me $(wrk_summary "$work/me-flood.txt") while logins ran at $(wrk_figure "$work/login-flood.txt" rate)/s"
-grep -h -E "Non-2xx|Socket errors" "$work"/*.txt || true
+# What failed in any wrk run above, named by its run (GET / and the sign-in runs print no summary of their own).
+for f in "$work"/*.txt; do
+  failures=$(wrk_failures "$f")
+  [ -z "$failures" ] || echo "$(basename "$f" .txt): $failures"
+done
 machine_after

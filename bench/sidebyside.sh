@@ -60,7 +60,7 @@ chat_lua "$work/gateway-stream.lua" true "$key"
 # The API's RSS now, and the most it reached (sampled every second into $work/max_rss).
 rss() { rss_mib "$api_pid"; }
 watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
-declare -A names ticks commands requests seconds latencies errors
+declare -A names ticks commands requests seconds latencies errors unanswered
 # measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
 measure() {
   local row=$1 name=$2 pid=$3 connections=$4 url=$5
@@ -78,6 +78,7 @@ measure() {
   seconds[$row]="${seconds[$row]:-} $(wrk_figure "$out" seconds)"
   latencies[$row]="${latencies[$row]:-} $(wrk_figure "$out" p50)/$(wrk_figure "$out" p99)"
   errors[$row]=$(( ${errors[$row]:-0} + $(wrk_figure "$out" non2xx) ))
+  unanswered[$row]=$(( ${unanswered[$row]:-0} + $(wrk_figure "$out" socket) ))
 }
 
 watch_rss &
@@ -124,7 +125,9 @@ p99 = statistics.median(ms(l[1]) for l in latencies)
 print(f"{rate:.0f} {p50:.2f}ms {p99:.2f}ms")
 PY
 )
+  # A call fails with an answer that is not 2xx or 3xx, or with none (wrk's socket errors: refused, reset, timed out).
   errs=""; [ "${errors[$row]}" -gt 0 ] && errs="${errors[$row]} non-2xx"
+  [ "${unanswered[$row]}" -gt 0 ] && errs+="${errs:+, }${unanswered[$row]} without an answer"
   printf '| %-26s | %9s | %8s | %8s | %7s us | %s | %5s | %s\n' "${names[$row]}" "$rate" "$p50" "$p99" "$(us "$row")" \
     "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$errs"
 done
