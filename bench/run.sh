@@ -83,7 +83,8 @@ me_pid=$!
 wrk -t1 -c32 -d"$DURATION" --timeout "$LOGIN_TIMEOUT" --latency -s "$work/login.lua" "$API_URL/api/auth/login" >"$work/login-flood.txt"
 wait "$me_pid"
 echo "GET /api/auth/me $(wrk_summary "$work/me-flood.txt") while logins ran at $(wrk_figure "$work/login-flood.txt" rate)/s"
-# What failed in any wrk run above, named by its run (GET / and the sign-in runs print no summary of their own).
+# What failed in any wrk run above, named by its run: GET / and the sign-in runs print no summary of their own, so their
+# failures show only here (those of the /me runs also show beside their figures above).
 for f in "$work"/*.txt; do
   failures=$(wrk_failures "$f")
   [ -z "$failures" ] || echo "$(basename "$f" .txt): $failures"
