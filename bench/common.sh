@@ -44,12 +44,16 @@ wrk_figure() {
     END { print (v == "" && (what == "non2xx" || what == "socket")) ? 0 : v }' "$1"
 }
 
-# wrk_failures FILE: what failed in a wrk run saved in FILE (wrk's socket errors, "N non-2xx"), empty when nothing did.
-wrk_failures() {
-  awk '/Non-2xx/ { out = out sep $NF " non-2xx"; sep = ", " }
-    /Socket errors/ { sub(/^ *Socket errors/, "socket errors"); out = out sep $0; sep = ", " }
-    END { print out }' "$1"
+# failed_calls NON2XX UNANSWERED: "N non-2xx, M without an answer", a count of 0 left out; empty when both are 0.
+failed_calls() {
+  local text=""
+  [ "$1" -gt 0 ] && text="$1 non-2xx"
+  [ "$2" -gt 0 ] && text+="${text:+, }$2 without an answer"
+  echo "$text"
 }
+
+# wrk_failures FILE: the failed calls (failed_calls) of a wrk run saved in FILE; empty when none failed.
+wrk_failures() { failed_calls "$(wrk_figure "$1" non2xx)" "$(wrk_figure "$1" socket)"; }
 
 # wrk_summary FILE: "R req/s, p50 X, p99 Y" of a `wrk --latency` run's output saved in FILE, and what failed, if anything.
 wrk_summary() {

@@ -126,8 +126,7 @@ print(f"{rate:.0f} {p50:.2f}ms {p99:.2f}ms")
 PY
 )
   # A call fails with an answer that is not 2xx or 3xx, or with none (wrk's socket errors: refused, reset, timed out).
-  errs=""; [ "${errors[$row]}" -gt 0 ] && errs="${errors[$row]} non-2xx"
-  [ "${unanswered[$row]}" -gt 0 ] && errs+="${errs:+, }${unanswered[$row]} without an answer"
+  errs=$(failed_calls "${errors[$row]}" "${unanswered[$row]}")
   printf '| %-26s | %9s | %8s | %8s | %7s us | %s | %5s | %s\n' "${names[$row]}" "$rate" "$p50" "$p99" "$(us "$row")" \
     "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$errs"
 done
