@@ -4,7 +4,8 @@
 # before and one after decide nothing. Here both builds run at once against one Redis and one upstream, with the
 # Deployment's settings, and wrk alternates between them in short segments, so drift falls on both alike; the whole
 # is done twice with the ports swapped, because the process started second measures slower whichever build it runs.
-# Prints CPU time per request (utime + stime over the requests served) of each build, per order and over both. Both
+# Prints CPU time per request (utime + stime over the requests served) of each build, per order and over both, and
+# what each build's requests cost the Redis process in the same segments (wrk loads one build at a time). Both
 # builds get the runtime settings of this checkout's Deployment (aspire-manifests/api.yaml), whatever their revision.
 # One build against itself came to 0.98-1.03 per row (docs/benchmarks.md, issue 11, twentieth pass): a B / A within 3%
 # of 1 is a tie.
@@ -37,7 +38,8 @@ load() { # ROW URL DURATION TOKEN LUA_DIR
   esac
 }
 
-declare -A ticks requests
+redis=$(redis_pid "$REDIS_PORT")
+declare -A ticks requests redis_ticks
 for order in 1 2; do
   # order 1: A on the first port, B on the second; order 2 swapped
   sides=(A B); [ $order = 2 ] && sides=(B A)
@@ -64,8 +66,10 @@ for order in 1 2; do
     for _ in $(seq 1 "$ROUNDS"); do
       for side in "${sides[@]}"; do
         before=$(cpu_ticks "${pid[$side]}")
+        redis_before=$(cpu_ticks "$redis")
         load "$row" "${url[$side]}" "$SEGMENT" "${token[$side]}" "$work/$side" >"$work/segment.txt"
         after=$(cpu_ticks "${pid[$side]}")
+        redis_ticks[$side$row$order]=$(( ${redis_ticks[$side$row$order]:-0} + $(cpu_ticks "$redis") - redis_before ))
         failed=$(wrk_failures "$work/segment.txt")
         [ -z "$failed" ] || echo "$side $row: $failed"
         ticks[$side$row$order]=$(( ${ticks[$side$row$order]:-0} + after - before ))
@@ -94,5 +98,21 @@ for row in $ROWS; do
     total[$side]=$t; count[$side]=$n
   done
   echo "$line | $(python3 -c "print(f'{(${total[B]} / ${count[B]}) / (${total[A]} / ${count[A]}):.3f}')") |"
+done
+
+echo "== Redis's CPU per request (us), over the same segments and both orders"
+echo "| row | A | B | B - A |"
+echo "|---|---|---|---|"
+for row in $ROWS; do
+  declare -A spent=()
+  for side in A B; do
+    t=0; n=0
+    for order in 1 2; do
+      t=$((t + redis_ticks[$side$row$order])); n=$((n + requests[$side$row$order]))
+    done
+    spent[$side]=$(us_per_request $t $n 1)
+  done
+  difference=$(awk -v a="${spent[A]}" -v b="${spent[B]}" 'BEGIN { printf "%+.1f", b - a }')
+  echo "| $row | ${spent[A]} | ${spent[B]} | $difference |"
 done
 machine_after

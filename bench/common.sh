@@ -19,6 +19,11 @@ wait_for() {
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# The pid of the redis-server on PORT, whose CPU per request is reported beside the API's: a change that makes the
+# API cheaper by giving Redis more to do (a script for plain reads) shows there. Redis is one thread that every
+# replica shares.
+redis_pid() { redis-cli -p "$1" info server | awk -F: '/^process_id:/ { print $2 + 0 }'; }
+
 # us_per_request TICKS REQUESTS [DECIMALS]: CPU time per request, in microseconds, from a cpu_ticks difference; whole
 # microseconds (the fraction dropped) unless DECIMALS is given.
 TICK_US=$((1000000 / $(getconf CLK_TCK)))

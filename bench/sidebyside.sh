@@ -4,8 +4,8 @@
 # and through this gateway (/v1/chat/completions with an API key and tenant limits set), non-streaming and streaming;
 # and GET / and GET /api/auth/me of the API for scale. For each: requests/s, p50, p99, CPU time per request of the
 # process that served it (utime + stime from /proc/<pid>/stat over the run, divided by the requests it served), and
-# the Redis commands executed per request; then the time to the first streamed token, straight and through this
-# gateway (bench/first-token.py). One run, one machine: compare within it.
+# the Redis commands executed and Redis's CPU time per request; then the time to the first streamed token, straight
+# and through this gateway (bench/first-token.py). One run, one machine: compare within it.
 # Needs wrk, redis-server, node and npm, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,7 @@ run_api "$work/api" "$API_URL" "$REDIS_PORT" "$UPSTREAM_URL" "$work/api.log"
 pids+=($api_pid)
 wait_for "$UPSTREAM_URL/v1/models"
 wait_for "$API_URL/alive"
+redis=$(redis_pid "$REDIS_PORT")
 for _ in $(seq 1 150); do curl -s -o /dev/null "$PORTKEY_URL/" && break; sleep 0.2; done
 # `dotnet run` starts the upstream as a child process: measure the one that listens.
 upstream_pid=$(ss -ltnpH "sport = :${UPSTREAM_URL##*:}" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
@@ -60,7 +61,7 @@ chat_lua "$work/gateway-stream.lua" true "$key"
 # The API's RSS now, and the most it reached (sampled every second into $work/max_rss).
 rss() { rss_mib "$api_pid"; }
 watch_rss() { while kill -0 "$api_pid" 2>/dev/null; do r=$(rss); [ "$r" -gt "$(cat "$work/max_rss" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/max_rss"; sleep 1; done; }
-declare -A names ticks commands requests seconds latencies errors unanswered
+declare -A names ticks redis_ticks commands requests seconds latencies errors unanswered
 # measure ROW NAME PID CONNECTIONS URL [wrk options...]: one segment of a row; warms the row up first in the first round
 measure() {
   local row=$1 name=$2 pid=$3 connections=$4 url=$5
@@ -68,11 +69,13 @@ measure() {
   shift 5
   names[$row]=$name
   [ "$round" -gt 1 ] || wrk -t2 -c"$connections" -d"$WARMUP" "$@" "$url" >/dev/null
-  local before redis_before
+  local before redis_before redis_cpu_before
   before=$(cpu_ticks "$pid")
   redis_before=$(redis_calls)
+  redis_cpu_before=$(cpu_ticks "$redis")
   wrk -t2 -c"$connections" -d"$DURATION" --latency "$@" "$url" >"$out"
   ticks[$row]=$(( ${ticks[$row]:-0} + $(cpu_ticks "$pid") - before ))
+  redis_ticks[$row]=$(( ${redis_ticks[$row]:-0} + $(cpu_ticks "$redis") - redis_cpu_before ))
   commands[$row]=$(( ${commands[$row]:-0} + $(redis_calls) - redis_before ))
   requests[$row]=$(( ${requests[$row]:-0} + $(wrk_figure "$out" requests) ))
   seconds[$row]="${seconds[$row]:-} $(wrk_figure "$out" seconds)"
@@ -99,8 +102,8 @@ done
 
 echo "== wrk -t2, $ROUNDS round(s) of $DURATION per row, each row first loaded for $WARMUP; CPU per request of the serving process"
 echo "== p50 and p99: the median of the rows' segments"
-echo "| request                    |     req/s |      p50 |      p99 | CPU/request | ratio | Redis cmds/req | errors"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| request                    |     req/s |      p50 |      p99 | CPU/request | ratio | Redis cmds/req | Redis CPU/req | errors"
+echo "|---|---|---|---|---|---|---|---|---|"
 # CPU per request to a tenth of a microsecond, and the ratios from the quotients themselves: at 20 us a request, whole
 # microseconds would put up to 5% into a ratio to GET / (43 / 21 is 2.05; 43.2 / 21.9 is 1.97).
 us() { us_per_request "${ticks[$1]}" "${requests[$1]}" 1; }
@@ -127,8 +130,11 @@ PY
 )
   # A call fails with an answer that is not 2xx or 3xx, or with none (wrk's socket errors: refused, reset, timed out).
   errs=$(failed_calls "${errors[$row]}" "${unanswered[$row]}")
-  printf '| %-26s | %9s | %8s | %8s | %7s us | %s | %5s | %s\n' "${names[$row]}" "$rate" "$p50" "$p99" "$(us "$row")" \
-    "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$errs"
+  # Redis's CPU only where the row used Redis: elsewhere it is Redis's idle timer divided by the row's requests.
+  redis_cpu=-
+  [ "${commands[$row]}" -eq 0 ] || redis_cpu="$(us_per_request "${redis_ticks[$row]}" "${requests[$row]}" 1) us"
+  printf '| %-26s | %9s | %8s | %8s | %7s us | %s | %5s | %8s | %s\n' "${names[$row]}" "$rate" "$p50" "$p99" "$(us "$row")" \
+    "$ratio" "$(python3 -c "print(f'{${commands[$row]} / ${requests[$row]}:.1f}')")" "$redis_cpu" "$errs"
 done
 echo "API RSS: at most $(cat "$work/max_rss") MiB during the runs (sampled every second), $(rss) MiB after them"
 
