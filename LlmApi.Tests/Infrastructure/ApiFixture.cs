@@ -39,11 +39,11 @@ public class ApiFixture : IAsyncLifetime
         ["Throttling:AddressFailures"] = "1000000",
     };
 
-    public HttpClient CreateClient() => Api.CreateClient();
+    public HttpClient CreateClient() => Api.CreateCheckedClient();
 
-    public HttpClient CreateReplicaClient() => Replica.CreateClient();
+    public HttpClient CreateReplicaClient() => Replica.CreateCheckedClient();
 
-    public HttpClient CreateOpenAiBackedClient() => OpenAiBacked.CreateClient();
+    public HttpClient CreateOpenAiBackedClient() => OpenAiBacked.CreateCheckedClient();
 
     public async Task InitializeAsync()
     {
