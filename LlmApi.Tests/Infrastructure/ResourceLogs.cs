@@ -33,7 +33,13 @@ public sealed partial class ResourceLogs : ILoggerProvider
     /// resource's last log lines.
     /// </summary>
     public HttpClient CreateClient(DistributedApplication app, string resource) =>
-        new(new FailOnServerError(this, resource)) { BaseAddress = app.GetEndpoint(resource, "http") };
+        new(new FailOnServerError($"The {resource} replicas' last log lines", async cancellationToken =>
+        {
+            // The replica's lines reach the host through the orchestrator's log stream, a moment after the answer.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            return Last(resource, 80);
+        }) { InnerHandler = new SocketsHttpHandler() })
+        { BaseAddress = app.GetEndpoint(resource, "http") };
 
     public ILogger CreateLogger(string categoryName)
     {
@@ -70,21 +76,21 @@ public sealed partial class ResourceLogs : ILoggerProvider
 }
 
 /// <summary>
-/// Fails the test on a 500 from the API, with the API's last log lines in the message. This API never answers 500 on
-/// purpose (problem+json with the status that fits, or 503 while Redis is away), and through the AppHost the replica's
-/// log is the only place the exception behind one can be read.
+/// Fails the test on a 500 from the API, with what the server logged up to it (<paramref name="logged"/>, named by
+/// <paramref name="what"/>) in the message. This API never answers 500 on purpose (problem+json with the status that
+/// fits, or 503 while Redis is away), and the exception behind one is written only to the server's log: through the
+/// AppHost the replicas' output (<see cref="ResourceLogs"/>), in the test process the instance's captured log
+/// (<see cref="ServiceFactory{TEntryPoint}.CreateCheckedClient"/>).
 /// </summary>
-internal sealed class FailOnServerError(ResourceLogs logs, string resource) : DelegatingHandler(new SocketsHttpHandler())
+internal sealed class FailOnServerError(string what, Func<CancellationToken, Task<IEnumerable<string>>> logged) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.InternalServerError)
         {
-            // The replica's lines reach the host through the orchestrator's log stream, a moment after the answer.
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            Assert.Fail($"{request.Method} {request.RequestUri} answered 500. The {resource} replicas' last log lines:"
-                + Environment.NewLine + string.Join(Environment.NewLine, logs.Last(resource, 80)));
+            Assert.Fail($"{request.Method} {request.RequestUri} answered 500. {what}:"
+                + Environment.NewLine + string.Join(Environment.NewLine, await logged(cancellationToken)));
         }
 
         return response;
