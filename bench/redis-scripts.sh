@@ -47,26 +47,31 @@ nothing=$(cli script load "return {}")
 # limits of its own, as in the side-by-side run.
 tenant=0193f0c4-7b1e-7c3a-9d2e-1f2a3b4c5d6e
 keyid=0193f0c4-8c2f-7d4b-8e3f-2a3b4c5d6e7f
+secret=3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a
 limits='{"requestsPerMinute":100000000,"tokensPerMinute":1000000000,"concurrentRequests":10000,"monthlyTokenBudget":1000000000000}'
 cli hset "tenant:{$tenant}" id "$tenant" name Bench domain bench.example.com status active limits "$limits" rev 1 >/dev/null
 cli hset "tenant:{$tenant}:apikey:{$keyid}" id "$keyid" tenantId "$tenant" name bench models '[]' limits '{}' \
-  secretHash 3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a >/dev/null
+  secretHash "$secret" >/dev/null
 minute=$(date -u +%Y%m%d%H%M)
 month=$(date -u +%Y-%m)
 day=$(date -u +%Y-%m-%d)
 now=$(date +%s%3N)
 t="tenant:{$tenant}"
 k="tenant:{$tenant}:apikey:{$keyid}"
-# KEYS and ARGV as UsageLimiter sends them for an API key's call (the key taken from the replica's cache, so the
-# script does not check it again). The calls of a variant share one lease id, and 63 other calls are in flight, as at
-# the side-by-side run's 64 connections.
+# KEYS and ARGV as UsageLimiter sends them for an API key's call in steady state: the key taken from the replica's
+# cache, so the script checks that its secret's hash and the tenant's status are still what they were. The calls of a
+# variant share one lease id, and 63 other calls are in flight, as at the side-by-side run's 64 connections.
 lease=0193f0c4-9d30-7e5c-9f40-3b4c5d6e7f80
 for i in $(seq 1 63); do cli zadd "$t:limit:inflight" $((now + 900000)) "in-flight-$i" >/dev/null; done
 counters=("$t:limit:rpm:$minute" "$t:limit:tpm:$minute" "$t:limit:budget:$month" "$t:limit:inflight"
   "$k:limit:rpm:$minute" "$k:limit:tpm:$minute" "$k:limit:budget:$month")
-admit_call=(9 "${counters[@]}" "$t" "$k" 1 0 "" 1016 "$lease" "$now" $((now + 900000)) 60 2592000)
+admit_call=(9 "${counters[@]}" "$t" "$k" 1 1 "$secret" 1016 "$lease" "$now" $((now + 900000)) 60 2592000)
 settle_keys=(8 "${counters[@]}" "$t:usage:$day")
 dimensions=(t m:bench "k:$keyid" "k:$keyid:m:bench")
+
+# One admission first, which must admit (an empty reply), or the runs below would measure a refusal.
+admitted=$(cli evalsha "$admit" "${admit_call[@]}")
+[ -z "$admitted" ] || { echo "the admission script refused the benchmark's call: $admitted"; exit 1; }
 
 declare -A ticks
 variants=(ping nothing admit settle-bare settle settle-finest)
@@ -78,7 +83,7 @@ declare -A described=(
   [settle]="settlement, metering 4 dimensions (as the API does)"
   [settle-finest]="settlement, metering the finest dimension only"
 )
-# command VARIANT: sets $command to the variant's call (an array: admission's third argument is an empty string).
+# command VARIANT: sets $command to the variant's call (an array).
 command() {
   case $1 in
     ping) command=(PING) ;;
