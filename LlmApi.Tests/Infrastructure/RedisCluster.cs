@@ -46,6 +46,58 @@ public sealed class RedisCluster : ITestRedis
     }
 
     /// <summary>
+    /// The port of the primary that serves <paramref name="key"/>'s hash slot and of its replica, as the nodes report
+    /// them (<c>CLUSTER KEYSLOT</c>, <c>CLUSTER NODES</c>), not as a client believes they are.
+    /// </summary>
+    public async Task<(int Primary, int Replica)> NodesServingAsync(string key)
+    {
+        var slot = int.Parse((await RedisProcesses.CliAsync(Ports[0], "cluster", "keyslot", key)).Trim(), CultureInfo.InvariantCulture);
+        // <id> <ip:port@bus> <flags> <primary id or -> <ping> <pong> <epoch> <link> <slot ranges...>
+        var nodes = (await RedisProcesses.CliAsync(Ports[0], "cluster", "nodes")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Trim().Split(' ')).Where(fields => fields.Length >= 8).ToList();
+        var primary = nodes.Single(fields => fields[2].Contains("master", StringComparison.Ordinal) && fields.Skip(8).Any(range => Serves(range, slot)));
+        var replica = nodes.Single(fields => fields[3] == primary[0]);
+        return (PortOf(primary[1]), PortOf(replica[1]));
+
+        static bool Serves(string range, int slot) => range.Split('-') is var ends && !range.StartsWith('[')
+            && int.Parse(ends[0], CultureInfo.InvariantCulture) <= slot && slot <= int.Parse(ends[^1], CultureInfo.InvariantCulture);
+
+        static int PortOf(string address) => int.Parse(address[(address.LastIndexOf(':') + 1)..address.IndexOf('@')], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits until every replica has its primary's data and a live link to it (a manual failover needs both).</summary>
+    public async Task WaitForReplicasInSyncAsync()
+    {
+        foreach (var port in Ports)
+        {
+            await RedisProcesses.WaitUntilAsync(async () => await RedisProcesses.CliAsync(port, "info", "replication") is var info
+                && (info.Contains("role:master", StringComparison.Ordinal) || info.Contains("master_link_status:up", StringComparison.Ordinal)),
+                $"node {port} to be a primary or a replica in sync");
+        }
+    }
+
+    /// <summary>
+    /// A planned failover (<c>CLUSTER FAILOVER</c> on <paramref name="replica"/>): it takes over its primary's slots once
+    /// it has every write, and the primary becomes its replica. Returns when the nodes report it.
+    /// </summary>
+    public async Task FailoverAsync(int replica)
+    {
+        if (!Ports.Contains(replica))
+        {
+            throw new ArgumentOutOfRangeException(nameof(replica), replica, "not a node of this cluster");
+        }
+
+        var answer = await RedisProcesses.CliAsync(replica, "cluster", "failover");
+        if (!answer.Contains("OK", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"CLUSTER FAILOVER on {replica} answered: {answer}");
+        }
+
+        await RedisProcesses.WaitUntilAsync(async () => (await RedisProcesses.CliAsync(replica, "role")).StartsWith("master", StringComparison.Ordinal),
+            $"node {replica} to take over as primary");
+    }
+
+    /// <summary>
     /// Starts and forms the cluster. A node's ports are probed free and then bound by redis-server, and another process
     /// may take one in between (its own, or the cluster bus port 10,000 above it, from the same ephemeral range as every
     /// outgoing connection): a node that never answers failed a whole CI run's cluster collection once. As for a single
