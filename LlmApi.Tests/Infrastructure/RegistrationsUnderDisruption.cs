@@ -46,11 +46,11 @@ internal static class RegistrationsUnderDisruption
         await Task.Delay(TimeSpan.FromSeconds(2));
         var before = acknowledged.Count;
         var disruptedAt = clock.Elapsed.TotalSeconds;
-        await disrupt();
-        var afterDisruption = acknowledged.Count;
         var recovered = "no";
         try
         {
+            await disrupt();
+            var afterDisruption = acknowledged.Count;
             // Registrations acknowledged again show that the API follows the new primary.
             await Eventually.MatchAsync(() => Task.FromResult(acknowledged.Count), n => n > afterDisruption + 2, recoveryWithin,
                 "writes acknowledged after the failover");
