@@ -50,7 +50,9 @@ keyid=0193f0c4-8c2f-7d4b-8e3f-2a3b4c5d6e7f
 secret=3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a
 limits='{"requestsPerMinute":100000000,"tokensPerMinute":1000000000,"concurrentRequests":10000,"monthlyTokenBudget":1000000000000}'
 cli hset "tenant:{$tenant}" id "$tenant" name Bench domain bench.example.com status active limits "$limits" rev 1 >/dev/null
-cli hset "tenant:{$tenant}:apikey:{$keyid}" id "$keyid" tenantId "$tenant" name bench models '[]' limits '{}' \
+# A key's limits as the API stores them when none is set (UsageLimits.ToJson): every one null.
+unset_limits='{"requestsPerMinute":null,"tokensPerMinute":null,"concurrentRequests":null,"monthlyTokenBudget":null}'
+cli hset "tenant:{$tenant}:apikey:{$keyid}" id "$keyid" tenantId "$tenant" name bench models '[]' limits "$unset_limits" \
   secretHash "$secret" >/dev/null
 minute=$(date -u +%Y%m%d%H%M)
 month=$(date -u +%Y-%m)
@@ -83,22 +85,22 @@ declare -A described=(
   [settle]="settlement, metering 4 dimensions (as the API does)"
   [settle-finest]="settlement, metering the finest dimension only"
 )
-# command VARIANT: sets $command to the variant's call (an array).
-command() {
+# call_of VARIANT: sets $call to the variant's command (an array).
+call_of() {
   case $1 in
-    ping) command=(PING) ;;
-    nothing) command=(EVALSHA "$nothing" "${admit_call[@]}") ;;
-    admit) command=(EVALSHA "$admit" "${admit_call[@]}") ;;
-    settle-bare) command=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 0 20 10) ;;
-    settle) command=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 1 20 10 "${dimensions[@]}") ;;
-    settle-finest) command=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 1 20 10 "k:$keyid:m:bench") ;;
+    ping) call=(PING) ;;
+    nothing) call=(EVALSHA "$nothing" "${admit_call[@]}") ;;
+    admit) call=(EVALSHA "$admit" "${admit_call[@]}") ;;
+    settle-bare) call=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 0 20 10) ;;
+    settle) call=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 1 20 10 "${dimensions[@]}") ;;
+    settle-finest) call=(EVALSHA "$settle" "${settle_keys[@]}" 1 1016 30 "$lease" 1 20 10 "k:$keyid:m:bench") ;;
   esac
 }
 for _ in $(seq 1 "$ROUNDS"); do
   for variant in "${variants[@]}"; do
-    command "$variant"
+    call_of "$variant"
     before=$(cpu_ticks "$redis")
-    redis-benchmark -p "$REDIS_PORT" -n "$N" -c 4 -P 16 -q "${command[@]}" >/dev/null
+    redis-benchmark -p "$REDIS_PORT" -n "$N" -c 4 -P 16 -q "${call[@]}" >/dev/null
     ticks[$variant]=$(( ${ticks[$variant]:-0} + $(cpu_ticks "$redis") - before ))
   done
 done
