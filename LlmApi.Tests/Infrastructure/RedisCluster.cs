@@ -82,20 +82,33 @@ public sealed class RedisCluster : ITestRedis
     /// </summary>
     public async Task FailoverAsync(int replica)
     {
-        if (!Ports.Contains(replica))
-        {
-            throw new ArgumentOutOfRangeException(nameof(replica), replica, "not a node of this cluster");
-        }
-
-        var answer = await RedisProcesses.CliAsync(replica, "cluster", "failover");
+        var answer = await RedisProcesses.CliAsync(Own(replica), "cluster", "failover");
         if (!answer.Contains("OK", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"CLUSTER FAILOVER on {replica} answered: {answer}");
         }
 
-        await RedisProcesses.WaitUntilAsync(async () => (await RedisProcesses.CliAsync(replica, "role")).StartsWith("master", StringComparison.Ordinal),
-            $"node {replica} to take over as primary");
+        await WaitForPrimaryAsync(replica);
     }
+
+    /// <summary>
+    /// Kills the node on <paramref name="port"/> (SIGKILL). A primary's replica takes over once the other primaries have
+    /// found it unreachable for the node timeout (5 s here), if it has its primary's data (<see cref="WaitForReplicasInSyncAsync"/>).
+    /// </summary>
+    public async Task KillAsync(int port)
+    {
+        var process = _processes[Ports.ToList().IndexOf(Own(port))];
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>Waits until the node on <paramref name="port"/> reports itself a primary.</summary>
+    public Task WaitForPrimaryAsync(int port) =>
+        RedisProcesses.WaitUntilAsync(async () => (await RedisProcesses.CliAsync(Own(port), "role")).StartsWith("master", StringComparison.Ordinal),
+            $"node {port} to take over as primary");
+
+    private int Own(int port) =>
+        Ports.Contains(port) ? port : throw new ArgumentOutOfRangeException(nameof(port), port, "not a node of this cluster");
 
     /// <summary>
     /// Starts and forms the cluster. A node's ports are probed free and then bound by redis-server, and another process

@@ -12,7 +12,11 @@ namespace LlmApi.Tests.Infrastructure;
 /// </summary>
 internal static class RegistrationsUnderDisruption
 {
-    public static async Task RunAsync(ApiFactory api, Func<Task> disrupt, TimeSpan recoveryWithin, ITestOutputHelper output)
+    /// <param name="lossPossible">
+    /// The data store acknowledges writes before its replicas have them and the disruption kills a primary: what it
+    /// acknowledged last may be gone, so acknowledged tenants that cannot sign in are reported, not failed.
+    /// </param>
+    public static async Task RunAsync(ApiFactory api, Func<Task> disrupt, TimeSpan recoveryWithin, ITestOutputHelper output, bool lossPossible = false)
     {
         using var client = api.CreateClient();
         var acknowledged = new ConcurrentBag<string>();
@@ -80,7 +84,11 @@ internal static class RegistrationsUnderDisruption
         }
 
         output.WriteLine($"acknowledged but lost: {lost.Count}");
-        Assert.Empty(lost);
+        if (!lossPossible)
+        {
+            Assert.Empty(lost);
+        }
+
         Assert.DoesNotContain(statuses.Keys, s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable);
     }
 
