@@ -4,9 +4,9 @@ using Xunit.Abstractions;
 namespace LlmApi.Tests.Redis;
 
 /// <summary>
-/// The API on a real Redis Cluster through a planned failover of the primary that holds the tenant index, which every
-/// registration writes: writes are refused with 503 only while the replica takes over and the API learns of it, no
-/// acknowledged write is lost, and no answer is a 500.
+/// The API on a real Redis Cluster while the primary that holds the tenant index, which every registration writes, is
+/// replaced by its replica: in a planned failover and when it is killed. Writes are refused with 503 only while the
+/// replica takes over and the API learns of it, and no answer is a 500; a planned failover loses no acknowledged write.
 /// </summary>
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
