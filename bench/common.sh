@@ -206,11 +206,20 @@ PY
   echo "; pace after: $(pace) ms"
 }
 
-# start_services SHARERS: prints the machine (shared with SHARERS: `machine`), starts Redis on $REDIS_PORT (its files
-# in $work) and the benchmark upstream at $UPSTREAM_URL (its `dotnet run` added to pids), and waits for the upstream.
+# start_redis: the benchmarks' Redis on $REDIS_PORT, loopback only, nothing persisted, its files in $work (stopped by
+# the script's exit trap); returns once it answers.
+start_redis() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "Redis on port $REDIS_PORT did not answer"
+  exit 1
+}
+
+# start_services SHARERS: prints the machine (shared with SHARERS: `machine`), starts Redis (start_redis) and the
+# benchmark upstream at $UPSTREAM_URL (its `dotnet run` added to pids), and waits for the upstream.
 start_services() {
   machine "$1"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+  start_redis
   dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
   pids+=($!)
   wait_for "$UPSTREAM_URL/v1/models"

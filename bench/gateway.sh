@@ -20,7 +20,7 @@ workspace
 quantiles() { python3 -c "v=sorted(float(x) for x in open('$1')); print(f'p50 {1000*v[len(v)//2]:.2f} ms, p99 {1000*v[int(len(v)*0.99)-1]:.2f} ms')"; }
 
 machine "wrk, Redis, the upstream and the gateway"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+start_redis
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 dotnet run -c Release bench/upstream.cs -- --urls "$UPSTREAM_URL" >"$work/upstream.log" 2>&1 &
 pids+=($!)

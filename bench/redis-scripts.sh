@@ -21,8 +21,7 @@ ROUNDS=${ROUNDS:-3}
 REDIS_PORT=${REDIS_PORT:-6397}
 workspace
 machine "redis-benchmark and Redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
-for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis
 redis=$(redis_pid "$REDIS_PORT")
 cli() { redis-cli -p "$REDIS_PORT" "$@"; }
 

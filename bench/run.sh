@@ -34,7 +34,7 @@ start_api() {
 percent_of() { python3 -c "print(f'{100*$1/$2:.0f}%')"; }
 
 machine "wrk, redis-server and the API"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+start_redis
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 
 start_api

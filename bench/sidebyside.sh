@@ -27,7 +27,7 @@ workspace
 redis_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[=,]' '/^cmdstat_/ && !/^cmdstat_info/ {s += $2} END {print s + 0}'; }
 
 machine "wrk, Redis, the upstream and the gateways"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --dir "$work" >/dev/null
+start_redis
 dotnet publish LlmApi.Api -c Release -o "$work/api" --nologo -v q >/dev/null
 npm install --prefix "$work/portkey" --no-audit --no-fund --silent "@portkey-ai/gateway@$PORTKEY_VERSION" >/dev/null
 
